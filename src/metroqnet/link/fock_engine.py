@@ -56,6 +56,8 @@ def photon_cutoff(excitation_probability: float, *, tolerance: float = DEFAULT_T
     if excitation_probability <= 0.0:
         return 1
     cutoff = max(1, math.ceil(math.log(tolerance) / math.log(excitation_probability)))
+    while cutoff > 1 and excitation_probability ** (cutoff - 1) <= tolerance:  # log rounding
+        cutoff -= 1
     if cutoff > MAX_CUTOFF:
         raise ValueError(
             f"excitation_probability: {excitation_probability!r} needs a photon cutoff of {cutoff} "

@@ -1,0 +1,127 @@
+"""Exact Fock engine: closed-form limits, invariants and convergence of the photon cutoff."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from metroqnet.analysis.outcomes import BASES, HERALD_SIGNS
+from metroqnet.link.evaluate import evaluate_link
+from metroqnet.link.fock_engine import joint_tables, photon_cutoff
+from metroqnet.link.parameters import LinkParameters
+
+from .strategies import link_points
+
+
+def ideal(**changes: float) -> LinkParameters:
+    """No loss, no noise, perfect overlaps, no phase noise; χ and μ set small."""
+    values = dict(
+        excitation_probability=1e-7, herald_efficiency=1.0, read_efficiency=1.0, probe_mean_photon_number=1e-4
+    )
+    values.update(changes)
+    return LinkParameters.from_mapping(values)
+
+
+def thermal_silent_probability(n_x: float, n_y: float, gram: np.ndarray) -> float:
+    """<:exp(-p† G p):> for independent thermal modes of means n_x, n_y: 1/det(I + N G).
+
+    Closed form (Gaussian integral of the thermal P function), independent of the Fock sums.
+    """
+    return 1.0 / float(np.linalg.det(np.eye(2) + np.diag([n_x, n_y]) @ gram))
+
+
+def test_herald_probability_matches_thermal_closed_form(hefei_like):
+    p = hefei_like.replace(excitation_probability_y=0.03, herald_efficiency_y=0.1, herald_mode_overlap_x=0.7)
+    n = [chi / (1 - chi) for chi in (p.excitation_probability_x, p.excitation_probability_y)]
+    eta_x, eta_y = p.herald_efficiency_x, p.herald_efficiency_y
+    g = math.sqrt(p.herald_mode_overlap_x * p.herald_mode_overlap_y * eta_x * eta_y)
+    q = p.herald_noise_probability
+    both = np.diag([eta_x, eta_y])
+    tables = joint_tables(p)
+    for sign, other in (("plus", -1.0), ("minus", 1.0)):
+        gram_other = 0.5 * np.array([[eta_x, other * g], [other * g, eta_y]])
+        expected = (1 - q) * (thermal_silent_probability(*n, gram_other) - (1 - q) * thermal_silent_probability(*n, both))
+        assert tables.herald_probability(sign) == pytest.approx(expected, rel=1e-10)
+
+
+@pytest.mark.parametrize("sign, s", [("plus", 1.0), ("minus", -1.0)])
+def test_ideal_limit_gives_maximally_entangled_state(sign, s):
+    # Ideal Ψ±: <ZZ> = -1, <XX> = <YY> = ±1, p01 = p10 = 1/2, C = C~ = F = 1 (SPEC §2.5), up to O(μ, χ).
+    figures = evaluate_link(ideal()).figures[sign]
+    assert figures.zz == pytest.approx(-1.0, abs=1e-3)
+    assert figures.xx == pytest.approx(s, abs=1e-3)
+    assert figures.yy == pytest.approx(s, abs=1e-3)
+    assert figures.p01 == pytest.approx(0.5, abs=1e-6)
+    assert figures.p10 == pytest.approx(0.5, abs=1e-6)
+    assert figures.concurrence == pytest.approx(1.0, abs=1e-3)
+    assert figures.atomic_concurrence == pytest.approx(1.0, abs=1e-3)
+    assert figures.fidelity == pytest.approx(1.0, abs=1e-3)
+
+
+def test_phase_noise_scales_single_excitation_coherence():
+    # With χ -> 0 only the one-excitation coherence |10><01| carries <XX>; averaging e^{iδ} over
+    # a Gaussian δ multiplies it by exp(-σ²/2) exactly.
+    base = ideal(read_efficiency=0.5, probe_mean_photon_number=0.01)
+    reference = evaluate_link(base).figures["plus"].xx
+    for sigma in (0.2, 0.7, 1.0):
+        xx = evaluate_link(base.replace(phase_noise_std_rad=sigma)).figures["plus"].xx
+        assert xx / reference == pytest.approx(math.exp(-0.5 * sigma**2), rel=1e-5)
+
+
+def test_mode_overlap_scales_coherence():
+    # Distinguishable write-out photons: the heralded coherence scales with sqrt(ov_x ov_y).
+    base = ideal(read_efficiency=0.5, probe_mean_photon_number=0.01)
+    reference = evaluate_link(base).figures["plus"].xx
+    xx = evaluate_link(base.replace(herald_mode_overlap_x=0.81, herald_mode_overlap_y=0.64)).figures["plus"].xx
+    assert xx / reference == pytest.approx(0.9 * 0.8, rel=1e-5)
+
+
+def test_photon_cutoff_is_converged(hefei_like):
+    strong = hefei_like.replace(excitation_probability_x=0.2, excitation_probability_y=0.15, probe_mean_photon_number_x=0.3)
+    coarse, fine = joint_tables(strong, tolerance=1e-12), joint_tables(strong, tolerance=1e-16)
+    assert fine.photon_cutoff > coarse.photon_cutoff
+    for sign in HERALD_SIGNS:
+        for basis in BASES:
+            np.testing.assert_allclose(coarse.tables[sign][basis], fine.tables[sign][basis], rtol=1e-10, atol=0)
+
+
+def test_cutoff_follows_tolerance():
+    assert photon_cutoff(0.01, tolerance=1.5e-10) == 5  # 0.01^5 <= 1.5e-10 < 0.01^4
+    assert photon_cutoff(0.0) == 1
+    with pytest.raises(ValueError, match="tolerance"):
+        photon_cutoff(0.1, tolerance=2.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(link_points())
+def test_probabilities_are_consistent_across_bases(params):
+    tables = joint_tables(params)
+    herald_total = 0.0
+    for sign in HERALD_SIGNS:
+        herald = tables.herald_probability(sign)
+        herald_total += herald
+        for basis in BASES:
+            table = tables.tables[sign][basis]
+            # Each basis is a complete measurement: its patterns sum to the herald probability.
+            assert table.sum() == pytest.approx(herald, rel=1e-10)
+            assert (table >= -1e-14 * herald).all()
+    assert 0.0 < herald_total <= 1.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(link_points())
+def test_physical_invariants(params):
+    result = evaluate_link(params)
+    plus, minus = result.figures["plus"], result.figures["minus"]
+    for figures in (plus, minus):
+        assert sum((figures.p00, figures.p01, figures.p10, figures.p11)) == pytest.approx(1.0, abs=1e-12)
+        assert all(0.0 <= p <= 1.0 for p in (figures.p00, figures.p01, figures.p10, figures.p11))
+        assert 0.0 <= figures.concurrence <= figures.atomic_concurrence + 1e-12
+        assert figures.atomic_concurrence <= 1.0
+        assert -1.0 <= figures.zz <= 1.0 and 0.0 <= figures.fidelity <= 1.0
+    # E flips sign between the two heralds; the Z populations do not depend on it.
+    assert plus.E > 0 > minus.E
+    assert plus.p11 == pytest.approx(minus.p11, rel=1e-9)
