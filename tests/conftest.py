@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from metroqnet.link.parameters import LinkParameters
+from metroqnet.config.link_parameters import LinkParameters
 
 #: Hefei-like Alice–Bob point (SPEC §3 estimates), independent of the preset file.
 HEFEI_LIKE = dict(

@@ -13,7 +13,7 @@ import pytest
 
 from metroqnet.link.closed_form import first_order
 from metroqnet.link.evaluate import evaluate_link
-from metroqnet.link.parameters import LinkParameters
+from metroqnet.config.link_parameters import LinkParameters
 
 from .conftest import HEFEI_LIKE, WEAK_CORNER
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from metroqnet.analysis.outcomes import BASES, HERALD_SIGNS
 from metroqnet.link.evaluate import figures_from_tables
 from metroqnet.link.fock_engine import JointTables, joint_tables
-from metroqnet.link.parameters import LinkParameters
+from metroqnet.config.link_parameters import LinkParameters
 
 from .conftest import HEFEI_LIKE, WEAK_CORNER
 from .strategies import link_points

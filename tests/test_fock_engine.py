@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from metroqnet.analysis.outcomes import BASES, HERALD_SIGNS
 from metroqnet.link.evaluate import evaluate_link
 from metroqnet.link.fock_engine import joint_tables, photon_cutoff
-from metroqnet.link.parameters import LinkParameters
+from metroqnet.config.link_parameters import LinkParameters
 
 from .strategies import link_points
 

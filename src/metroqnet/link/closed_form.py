@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from metroqnet.link.parameters import LinkParameters
+from metroqnet.config.link_parameters import LinkParameters
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from metroqnet.analysis.estimators import EntanglementFigures, entanglement_figures
 from metroqnet.analysis.outcomes import HERALD_SIGNS
 from metroqnet.link.fock_engine import DEFAULT_TOLERANCE, JointTables, joint_tables
-from metroqnet.link.parameters import LinkParameters
+from metroqnet.config.link_parameters import LinkParameters
 
 
 def photonless_probability(params: LinkParameters) -> float:

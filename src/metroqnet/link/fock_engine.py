@@ -43,7 +43,7 @@ from functools import lru_cache
 import numpy as np
 
 from metroqnet.analysis.outcomes import BASES, HERALD_SIGNS
-from metroqnet.link.parameters import LinkParameters
+from metroqnet.config.link_parameters import LinkParameters
 
 DEFAULT_TOLERANCE = 1e-14
 MAX_CUTOFF = 60

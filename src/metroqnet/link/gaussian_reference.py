@@ -67,7 +67,7 @@ import mpmath
 import numpy as np
 
 from metroqnet.analysis.outcomes import BASES, BOTH, HERALD_SIGNS, MINUS_ONLY, NO_CLICK, PLUS_ONLY
-from metroqnet.link.parameters import LinkParameters
+from metroqnet.config.link_parameters import LinkParameters
 
 __all__ = ["gaussian_joint_probabilities"]
 

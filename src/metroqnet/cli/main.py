@@ -1,0 +1,81 @@
+"""Command line: a thin layer that parses, calls the library, and prints or writes.
+
+``main(argv)`` returns the exit status, so tests call it in-process. Refused
+input exits with status 2 and one line on stderr naming the field and value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from metroqnet.cli.link_sources import add_link_source_arguments, link_parameters_from_args
+from metroqnet.cli.tables import format_link_result, format_reproduction
+from metroqnet.config.errors import ConfigError
+from metroqnet.link.evaluate import evaluate_link
+
+
+def _command_link(args: argparse.Namespace) -> int:
+    params = link_parameters_from_args(args)
+    result = evaluate_link(params)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+    else:
+        print(format_link_result(result))
+    return 0
+
+
+def _command_reproduce(args: argparse.Namespace) -> int:
+    from metroqnet.config.presets import load_network
+    from metroqnet.experiments.hefei_link import reproduce_link_experiments
+
+    network = load_network(args.preset)
+    rows = reproduce_link_experiments(network)
+    if args.json:
+        print(json.dumps([row.as_dict() for row in rows], indent=2))
+    else:
+        print(format_reproduction(network, rows))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="metroqnet",
+        description="Digital twin of metropolitan quantum networks (heralded memory-memory entanglement).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    link = commands.add_parser(
+        "link",
+        help="exact figures of one heralded link",
+        description="Evaluate one link exactly, from a preset (nodes, storage time) or a file of SPEC §2 link parameters.",
+    )
+    add_link_source_arguments(link)
+    link.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    link.set_defaults(handler=_command_link)
+
+    reproduce = commands.add_parser(
+        "reproduce",
+        help="the preset's link experiments beside the paper's published numbers",
+        description="Evaluate every link experiment of a network preset and print the paper's numbers beside them.",
+    )
+    reproduce.add_argument("--preset", default="hefei2024", help="preset name or TOML file (default: hefei2024)")
+    reproduce.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    reproduce.set_defaults(handler=_command_reproduce)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except ConfigError as error:
+        print(f"metroqnet {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""Published figures of a paper, kept beside the hardware so reports can print "paper" next to a result.
+
+In a network TOML::
+
+    [published]
+    citation = "..."
+    [published.experiments.storage_5us]
+    heralding_probability = { value = 6.9e-4, where = "main text" }
+    pme_fidelity_plus = { value = 0.672, error = 0.032, where = "Fig. 3e" }
+    [published.links.alice-bob]
+    nodes = ["alice", "bob"]
+    concurrence_plus = { value = 0.086, error = 0.014, where = "Table 1" }
+
+``error`` is the one-standard-deviation error as printed (0.672(32) -> 0.032).
+Every figure is optional; unknown keys are refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from metroqnet.config.errors import ConfigError
+from metroqnet.config.validation import refuse_unknown_keys, require_non_negative, require_number
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublishedValue:
+    """A number as printed in the paper, its one-sigma error if given, and where it is printed."""
+
+    value: float
+    error: float | None = None
+    where: str | None = None
+    quote: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "value", require_number("value", self.value))
+        if self.error is not None:
+            object.__setattr__(self, "error", require_non_negative("error", self.error))
+        for name in ("where", "quote"):
+            text = getattr(self, name)
+            if text is not None and not isinstance(text, str):
+                raise ConfigError(f"{name}: expected a string, got {text!r}")
+
+    def __str__(self) -> str:
+        return f"{self.value:g}" if self.error is None else f"{self.value:g} ± {self.error:g}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublishedExperiment:
+    """Figures of one declared experiment (heralding, noise, rates, PME fidelities)."""
+
+    name: str
+    heralding_probability: PublishedValue | None = None
+    herald_noise_fraction: PublishedValue | None = None
+    entangling_rate_hz: PublishedValue | None = None
+    pme_fidelity_plus: PublishedValue | None = None
+    pme_fidelity_minus: PublishedValue | None = None
+    pme_rate_hz: PublishedValue | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublishedLink:
+    """Concurrence C and atomic (loss-deducted) C̃ of one link, for each herald sign."""
+
+    nodes: tuple[str, str]
+    concurrence_plus: PublishedValue | None = None
+    concurrence_minus: PublishedValue | None = None
+    atomic_concurrence_plus: PublishedValue | None = None
+    atomic_concurrence_minus: PublishedValue | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublishedFigures:
+    """All published figures of a network file: per experiment and per link."""
+
+    citation: str
+    experiments: Mapping[str, PublishedExperiment] = field(default_factory=dict)
+    links: Mapping[str, PublishedLink] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "experiments", MappingProxyType(dict(self.experiments)))
+        object.__setattr__(self, "links", MappingProxyType(dict(self.links)))
+
+    def link(self, node_x: str, node_y: str) -> PublishedLink | None:
+        """The published link between two nodes, in either order; None if not published."""
+        wanted = {node_x, node_y}
+        for link in self.links.values():
+            if set(link.nodes) == wanted:
+                return link
+        return None
+
+
+_VALUE_KEYS = frozenset({"value", "error", "where", "quote"})
+_EXPERIMENT_FIGURES = frozenset(f.name for f in dataclasses.fields(PublishedExperiment)) - {"name"}
+_LINK_FIGURES = frozenset(f.name for f in dataclasses.fields(PublishedLink)) - {"nodes"}
+
+
+def _table(key_path: str, value: object) -> Mapping[str, object]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{key_path}: expected a table, got {value!r} ({type(value).__name__})")
+    return value
+
+
+def _published_value(key_path: str, entry: object) -> PublishedValue:
+    table = _table(key_path, entry)
+    refuse_unknown_keys(key_path, table, _VALUE_KEYS)
+    if "value" not in table:
+        raise ConfigError(f"{key_path}.value: missing")
+    value = require_number(f"{key_path}.value", table["value"])
+    error = table.get("error")
+    if error is not None:
+        error = require_non_negative(f"{key_path}.error", error)
+    for name in ("where", "quote"):
+        if name in table and not isinstance(table[name], str):
+            raise ConfigError(f"{key_path}.{name}: expected a string, got {table[name]!r}")
+    return PublishedValue(value=value, error=error, where=table.get("where"), quote=table.get("quote"))
+
+
+def published_from_table(
+    table: object,
+    *,
+    key_path: str = "published",
+    node_names: Collection[str],
+    experiment_names: Collection[str],
+) -> PublishedFigures:
+    """Read a ``[published]`` table; experiments and link nodes must exist in the network."""
+    table = _table(key_path, table)
+    refuse_unknown_keys(key_path, table, {"citation", "experiments", "links"})
+    citation = table.get("citation")
+    if not isinstance(citation, str) or not citation.strip():
+        raise ConfigError(f"{key_path}.citation: expected a non-empty string, got {citation!r}")
+
+    experiments: dict[str, PublishedExperiment] = {}
+    for name, entry in _table(f"{key_path}.experiments", table.get("experiments", {})).items():
+        where = f"{key_path}.experiments.{name}"
+        if name not in experiment_names:
+            raise ConfigError(
+                f"{where}: {name!r} is not a declared experiment; experiments are "
+                f"{', '.join(experiment_names) or '(none)'}"
+            )
+        entry = _table(where, entry)
+        refuse_unknown_keys(where, entry, _EXPERIMENT_FIGURES)
+        figures = {key: _published_value(f"{where}.{key}", value) for key, value in entry.items()}
+        experiments[name] = PublishedExperiment(name=name, **figures)
+
+    links: dict[str, PublishedLink] = {}
+    for name, entry in _table(f"{key_path}.links", table.get("links", {})).items():
+        where = f"{key_path}.links.{name}"
+        entry = _table(where, entry)
+        refuse_unknown_keys(where, entry, _LINK_FIGURES | {"nodes"})
+        nodes = entry.get("nodes")
+        if (
+            not isinstance(nodes, list)
+            or len(nodes) != 2
+            or nodes[0] == nodes[1]
+            or not all(isinstance(n, str) and n in node_names for n in nodes)
+        ):
+            raise ConfigError(
+                f"{where}.nodes: expected two different node names from {', '.join(node_names)}, got {nodes!r}"
+            )
+        figures = {key: _published_value(f"{where}.{key}", v) for key, v in entry.items() if key != "nodes"}
+        links[name] = PublishedLink(nodes=(nodes[0], nodes[1]), **figures)
+
+    return PublishedFigures(citation=citation, experiments=experiments, links=links)

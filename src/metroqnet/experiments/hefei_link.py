@@ -1,0 +1,89 @@
+"""The paper's link experiments, evaluated exactly, with the published number beside each figure.
+
+* ``storage_5us`` / ``storage_107us`` (Alice–Bob, fixed link): heralding
+  probability, noise heralds, entangling rate, PME fidelities, PME rate.
+* Table 1 (three links, delayed choice, 5 µs storage): C and C̃ per herald sign.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from metroqnet.config.hardware import NetworkHardware
+from metroqnet.config.published import PublishedValue
+from metroqnet.link.evaluate import LinkResult, evaluate_link
+from metroqnet.physics.mapping import experiment_link_parameters, link_parameters
+
+#: (label, published attribute, how to read the model's value)
+EXPERIMENT_FIGURES = (
+    ("heralding probability", "heralding_probability", lambda r: r.herald_probability),
+    ("heralds from noise", "herald_noise_fraction", lambda r: r.noise_herald_fraction),
+    ("entangling rate (Hz)", "entangling_rate_hz", lambda r: r.entangling_rate_hz),
+    ("PME fidelity Ψ+", "pme_fidelity_plus", lambda r: r.figures["plus"].fidelity),
+    ("PME fidelity Ψ-", "pme_fidelity_minus", lambda r: r.figures["minus"].fidelity),
+    ("PME rate (Hz)", "pme_rate_hz", lambda r: r.pme_rate_hz),
+)
+LINK_FIGURES = (
+    ("C Ψ+", "concurrence_plus", lambda r: r.figures["plus"].concurrence),
+    ("C Ψ-", "concurrence_minus", lambda r: r.figures["minus"].concurrence),
+    ("C~ Ψ+", "atomic_concurrence_plus", lambda r: r.figures["plus"].atomic_concurrence),
+    ("C~ Ψ-", "atomic_concurrence_minus", lambda r: r.figures["minus"].atomic_concurrence),
+)
+TABLE1_EXPERIMENT = "storage_5us"
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One model figure beside its published value (``paper`` None where not published)."""
+
+    experiment: str
+    figure: str
+    model: float
+    paper: float | None
+    paper_error: float | None
+
+    @property
+    def deviation(self) -> float | None:
+        """(model - paper) in units of the paper's error, where it gives one."""
+        if self.paper is None or not self.paper_error:
+            return None
+        return (self.model - self.paper) / self.paper_error
+
+    def as_dict(self) -> dict[str, object]:
+        return {**asdict(self), "deviation_sigma": self.deviation}
+
+
+def _rows(experiment: str, result: LinkResult, figures, published) -> list[ComparisonRow]:
+    rows = []
+    for label, attribute, read in figures:
+        value: PublishedValue | None = getattr(published, attribute, None) if published is not None else None
+        model = read(result)
+        if model is None:
+            continue
+        rows.append(
+            ComparisonRow(
+                experiment=experiment,
+                figure=label,
+                model=float(model),
+                paper=None if value is None else value.value,
+                paper_error=None if value is None else value.error,
+            )
+        )
+    return rows
+
+
+def reproduce_link_experiments(network: NetworkHardware) -> list[ComparisonRow]:
+    """Every declared experiment and every published link of ``network``, model beside paper."""
+    published = network.published
+    rows: list[ComparisonRow] = []
+    for name in network.experiments:
+        result = evaluate_link(experiment_link_parameters(network, name))
+        rows += _rows(name, result, EXPERIMENT_FIGURES, None if published is None else published.experiments.get(name))
+    if published is not None and TABLE1_EXPERIMENT in network.experiments:
+        setting = network.experiment(TABLE1_EXPERIMENT)
+        for link in published.links.values():
+            params = link_parameters(
+                network, *link.nodes, storage_us=setting.storage_us, repetition_rate_hz=setting.repetition_rate_hz
+            )
+            rows += _rows("table1 " + "-".join(link.nodes), evaluate_link(params), LINK_FIGURES, link)
+    return rows
