@@ -31,9 +31,10 @@ def format_link_result(result: LinkResult) -> str:
     return "\n".join(lines)
 
 
-def format_reproduction(network, rows) -> str:
+def format_reproduction(network, rows, *, title: str = "") -> str:
     """Model beside paper, one line per figure; deviation in the paper's standard errors."""
-    lines = [f"{network.name}: exact link model beside the published numbers", ""]
+    suffix = f", {title}" if title else ""
+    lines = [f"{network.name}: exact link model beside the published numbers{suffix}", ""]
     lines.append(f"{'experiment':24s} {'figure':24s} {'model':>11s} {'paper':>16s} {'dev':>7s}")
     for row in rows:
         if row.paper is None:
@@ -47,3 +48,16 @@ def format_reproduction(network, rows) -> str:
     lines.append("")
     lines.append("Every hardware value is tagged paper/estimated in the preset; see README 'Results'.")
     return "\n".join(lines)
+
+
+def format_calibration(calibration) -> str:
+    link = "-".join(calibration.link)
+    return "\n".join(
+        [
+            f"calibration: write-out mode overlap at the server (all nodes), from the published {link} C",
+            f"  model C with ideal overlap   {calibration.ideal_concurrence:.4f}",
+            f"  published C (mean of signs) {calibration.target_concurrence:.4f}",
+            f"  calibrated overlap           {calibration.overlap:.4f}"
+            f"  (same coherence loss as {calibration.equivalent_phase_noise_rad:.3f} rad extra phase noise)",
+        ]
+    )

@@ -18,7 +18,7 @@ from metroqnet.config.errors import ConfigError
 from metroqnet.config.validation import refuse_unknown_keys
 
 #: Allowed values of ``source``.
-PROVENANCE_SOURCES: tuple[str, ...] = ("paper", "estimated")
+PROVENANCE_SOURCES: tuple[str, ...] = ("paper", "estimated", "calibrated")
 
 #: Keys of a tagged value's inline table.
 TAGGED_VALUE_KEYS: frozenset[str] = frozenset({"value", "source", "reason", "quote", "where"})
@@ -28,8 +28,9 @@ TAGGED_VALUE_KEYS: frozenset[str] = frozenset({"value", "source", "reason", "quo
 class Provenance:
     """Where a hardware value comes from.
 
-    ``source`` is "paper" or "estimated"; ``reason`` says why an estimate
-    (required for "estimated"); ``quote`` / ``where`` locate a paper value;
+    ``source`` is "paper", "estimated" or "calibrated" (set by a documented
+    procedure, e.g. :mod:`metroqnet.experiments.calibration`); ``reason`` says
+    why an estimate or how it was calibrated (required for both); ``quote`` / ``where`` locate a paper value;
     ``toml_key`` is the key path the value was read from, if from a file.
     Unpacks as ``source, reason = tag``.
     """
@@ -50,9 +51,9 @@ class Provenance:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 raise ConfigError(f"{prefix}{name}: expected a non-empty string, got {value!r}")
-        if self.source == "estimated" and self.reason is None:
+        if self.source in ("estimated", "calibrated") and self.reason is None:
             raise ConfigError(
-                f"{prefix}reason: missing; required when source = 'estimated' (say why the estimate)"
+                f"{prefix}reason: missing; required when source = {self.source!r} (say why the value)"
             )
 
     def __iter__(self) -> Iterator[str | None]:
