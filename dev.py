@@ -50,7 +50,7 @@ def main(argv: list[str]) -> int:
     ensure_environment()
     command, rest = argv[0], argv[1:]
     if command == "run":
-        cmd = [str(BIN / "metroqnet"), *(rest or ["reproduce"])]
+        cmd = [str(BIN / "metroqnet"), *(rest or ["reproduce", "--calibrate"])]
     elif command == "test":
         cmd = [str(PYTHON), "-m", "pytest", *rest]
     else:

@@ -12,6 +12,7 @@ import json
 import sys
 from collections.abc import Sequence
 
+from metroqnet.analysis.estimators import UndefinedEstimate
 from metroqnet.cli.link_sources import add_link_source_arguments, link_parameters_from_args
 from metroqnet.cli.tables import format_calibration, format_link_result, format_reproduction
 from metroqnet.config.errors import ConfigError
@@ -99,8 +100,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except ConfigError as error:
-        print(f"metroqnet {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        return _refuse(args.command, str(error))
+    except UndefinedEstimate as error:
+        # Valid parameters that leave a figure without events (e.g. no heralds at all).
+        return _refuse(args.command, f"these link parameters leave the figures undefined: {error}")
+    except ValueError as error:
+        # The library's refusals of input that passed the parameter checks, e.g. an excitation
+        # probability beyond the exact engine's photon cutoff; the message names field and value.
+        return _refuse(args.command, str(error))
+
+
+def _refuse(command: str, message: str) -> int:
+    """One line on stderr, exit status 2."""
+    print(f"metroqnet {command}: error: {' '.join(message.split())}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover
