@@ -104,10 +104,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UndefinedEstimate as error:
         # Valid parameters that leave a figure without events (e.g. no heralds at all).
         return _refuse(args.command, f"these link parameters leave the figures undefined: {error}")
-    except ValueError as error:
-        # The library's refusals of input that passed the parameter checks, e.g. an excitation
-        # probability beyond the exact engine's photon cutoff; the message names field and value.
-        return _refuse(args.command, str(error))
 
 
 def _refuse(command: str, message: str) -> int:

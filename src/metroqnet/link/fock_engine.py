@@ -43,6 +43,7 @@ from functools import lru_cache
 import numpy as np
 
 from metroqnet.analysis.outcomes import BASES, HERALD_SIGNS
+from metroqnet.config.errors import ConfigError
 from metroqnet.config.link_parameters import LinkParameters
 
 DEFAULT_TOLERANCE = 1e-14
@@ -59,7 +60,7 @@ def photon_cutoff(excitation_probability: float, *, tolerance: float = DEFAULT_T
     while cutoff > 1 and excitation_probability ** (cutoff - 1) <= tolerance:  # log rounding
         cutoff -= 1
     if cutoff > MAX_CUTOFF:
-        raise ValueError(
+        raise ConfigError(
             f"excitation_probability: {excitation_probability!r} needs a photon cutoff of {cutoff} "
             f"(> {MAX_CUTOFF}) for tolerance {tolerance:g}; use a larger tolerance or a smaller χ"
         )
