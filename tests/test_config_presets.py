@@ -416,7 +416,7 @@ def test_toml_syntax_error_names_the_file(tmp_path):
 
 
 def test_missing_file_refused(tmp_path):
-    with pytest.raises(ConfigError, match="cannot read network file"):
+    with pytest.raises(ConfigError, match="network file: .*absent.toml.* does not exist"):
         load_network_file(tmp_path / "absent.toml")
 
 

@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 
 from metroqnet.config.errors import ConfigError
+from metroqnet.config.files import read_text_file
 from metroqnet.config.link_parameters import LinkParameters
 
 
@@ -24,14 +25,7 @@ def add_link_source_arguments(parser: argparse.ArgumentParser) -> None:
 
 def read_parameter_file(path: Path) -> LinkParameters:
     """Read a flat JSON/TOML table of link parameters (``_x``/``_y`` suffixes per node)."""
-    if not path.is_file():
-        raise ConfigError(f"--params: file {str(path)!r} does not exist")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"--params: cannot read {str(path)!r} ({error.strerror or error})") from None
-    except UnicodeDecodeError as error:
-        raise ConfigError(f"--params: {str(path)!r} is not UTF-8 text ({error.reason})") from None
+    text = read_text_file(path, what="--params")
     try:
         values = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:

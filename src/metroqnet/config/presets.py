@@ -31,6 +31,7 @@ from importlib import resources
 from pathlib import Path
 
 from metroqnet.config.errors import ConfigError
+from metroqnet.config.files import read_text_file
 from metroqnet.config.hardware import (
     EXPERIMENT_FIELD_CHECKS,
     NODE_FIELD_CHECKS,
@@ -72,12 +73,7 @@ def load_preset(name: str) -> NetworkHardware:
 def load_network_file(path: str | os.PathLike[str]) -> NetworkHardware:
     """Load a network TOML file."""
     file_path = Path(path)
-    try:
-        text = file_path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"{file_path}: cannot read network file ({error.strerror or error})") from None
-    except UnicodeDecodeError as error:
-        raise ConfigError(f"{file_path}: not UTF-8 text ({error.reason})") from None
+    text = read_text_file(file_path, what="network file")
     return _parse_text(text, origin=str(file_path))
 
 
