@@ -161,17 +161,20 @@ def memory_weights(excitation_probability: float, cutoff: int) -> np.ndarray:
     return np.sqrt((1.0 - excitation_probability) * np.power(excitation_probability, n))
 
 
-def heralded_memory_states(params: LinkParameters, cutoff: int) -> dict[str, np.ndarray]:
-    """Unnormalized phase-averaged memory states ``ρ[n, m, n', m']`` left by each herald sign.
+def heralded_memory_states(params: LinkParameters, cutoff: int, *, average_phase: bool = True) -> dict[str, np.ndarray]:
+    """Unnormalized memory states ``ρ[n, m, n', m']`` left by each herald sign.
 
-    The trace of each is the herald probability of that sign.
+    The trace of each is the herald probability of that sign. With
+    ``average_phase`` the Gaussian phase error of the parameters is averaged
+    over; without, the state is the one at δ = 0.
     """
     c_x = memory_weights(params.excitation_probability_x, cutoff)
     c_y = memory_weights(params.excitation_probability_y, cutoff)
     amplitude = np.einsum("n,m->nm", c_x, c_y)
     weights = np.einsum("nm,NM->nmNM", amplitude, amplitude)
     m = np.arange(cutoff + 1)
-    dephasing = np.exp(-0.5 * params.phase_noise_std_rad**2 * (m[:, None] - m[None, :]) ** 2)  # [m, m']
+    std = params.phase_noise_std_rad if average_phase else 0.0
+    dephasing = np.exp(-0.5 * std**2 * (m[:, None] - m[None, :]) ** 2)  # [m, m']
     states = {}
     for sign, operator in herald_operators(params, cutoff).items():
         # ρ[(n,m),(n',m')] = c.. <n',m'|Π|n,m>; operator is indexed [n', m', n, m].
@@ -241,17 +244,66 @@ def local_pattern_operators(params: LinkParameters, suffix: str, basis: str, cut
     )
 
 
-def joint_tables(params: LinkParameters, *, tolerance: float = DEFAULT_TOLERANCE) -> JointTables:
-    """Exact joint probabilities of herald sign and both nodes' click patterns, per basis."""
-    cutoff = photon_cutoff(max(params.excitation_probability_x, params.excitation_probability_y), tolerance=tolerance)
-    states = heralded_memory_states(params, cutoff)
-    tables: dict[str, dict[str, np.ndarray]] = {sign: {} for sign in HERALD_SIGNS}
+def _cutoff(params: LinkParameters, tolerance: float) -> int:
+    return photon_cutoff(max(params.excitation_probability_x, params.excitation_probability_y), tolerance=tolerance)
+
+
+def _pattern_contractions(params: LinkParameters, cutoff: int, *, average_phase: bool):
+    """Yield ``(sign, basis, partial, ops_y)`` with ``partial[a, m, m'] = Σ ρ[n,m,n',m'] E_x[a][n',n]``."""
+    states = heralded_memory_states(params, cutoff, average_phase=average_phase)
     for basis in BASES:
         ops_x = local_pattern_operators(params, "x", basis, cutoff)
         ops_y = local_pattern_operators(params, "y", basis, cutoff)
         for sign in HERALD_SIGNS:
-            # P(a, b) = Σ ρ[n,m,n',m'] E_x[a][n',n] E_y[b][m',m]
-            partial = np.einsum("nmNM,aNn->amM", states[sign], ops_x, optimize=True)
-            joint = np.einsum("amM,bMm->ab", partial, ops_y, optimize=True)
-            tables[sign][basis] = joint.real
+            yield sign, basis, np.einsum("nmNM,aNn->amM", states[sign], ops_x, optimize=True), ops_y
+
+
+def joint_tables(params: LinkParameters, *, tolerance: float = DEFAULT_TOLERANCE) -> JointTables:
+    """Exact joint probabilities of herald sign and both nodes' click patterns, per basis."""
+    cutoff = _cutoff(params, tolerance)
+    tables: dict[str, dict[str, np.ndarray]] = {sign: {} for sign in HERALD_SIGNS}
+    for sign, basis, partial, ops_y in _pattern_contractions(params, cutoff, average_phase=True):
+        # P(a, b) = Σ ρ[n,m,n',m'] E_x[a][n',n] E_y[b][m',m]
+        tables[sign][basis] = np.einsum("amM,bMm->ab", partial, ops_y, optimize=True).real
     return JointTables(tables=tables, photon_cutoff=cutoff)
+
+
+@dataclass(frozen=True)
+class PhaseResolvedTables:
+    """Joint tables as a Fourier series in the phase error δ of Y's read-out.
+
+    ``P(sign, basis, a, b | δ) = Re Σ_k coefficients[k, sign, basis, a, b] e^{i orders[k] δ}``,
+    where ``orders[k] = m - m'`` is the difference of Y's excitation numbers in the
+    coherence it comes from. Signs and bases are indexed as in
+    :mod:`metroqnet.analysis.outcomes`. Exact (no phase average taken).
+    """
+
+    orders: np.ndarray
+    coefficients: np.ndarray
+    photon_cutoff: int
+
+    def at_phase(self, phase_rad: np.ndarray) -> np.ndarray:
+        """Tables ``[..., sign, basis, a, b]`` at each phase in ``phase_rad``."""
+        rotation = np.exp(1j * np.multiply.outer(np.asarray(phase_rad, dtype=float), self.orders))
+        return np.tensordot(rotation, self.coefficients, axes=(-1, 0)).real
+
+    def gaussian_average(self, std_rad: float) -> np.ndarray:
+        """Tables averaged over δ ~ N(0, std²): each order k weighted by exp(-k²σ²/2)."""
+        weights = np.exp(-0.5 * std_rad**2 * self.orders.astype(float) ** 2)
+        return np.tensordot(weights, self.coefficients, axes=(0, 0)).real
+
+
+def phase_resolved_tables(params: LinkParameters, *, tolerance: float = DEFAULT_TOLERANCE) -> PhaseResolvedTables:
+    """The exact joint tables as functions of a fixed phase error δ (``phase_noise_std_rad`` is ignored)."""
+    cutoff = _cutoff(params, tolerance)
+    orders = np.arange(-cutoff, cutoff + 1)
+    size = cutoff + 1
+    m = np.arange(size)
+    order_of = (m[:, None] - m[None, :]) + cutoff  # [m, m'] -> index into orders
+    coefficients = np.zeros((orders.size, len(HERALD_SIGNS), len(BASES), 4, 4), dtype=complex)
+    for sign, basis, partial, ops_y in _pattern_contractions(params, cutoff, average_phase=False):
+        terms = np.einsum("amM,bMm->abmM", partial, ops_y, optimize=True).reshape(4, 4, -1)
+        resolved = np.zeros((orders.size, 4, 4), dtype=complex)
+        np.add.at(resolved, order_of.ravel(), np.moveaxis(terms, -1, 0))
+        coefficients[:, HERALD_SIGNS.index(sign), BASES.index(basis)] = resolved
+    return PhaseResolvedTables(orders=orders, coefficients=coefficients, photon_cutoff=cutoff)

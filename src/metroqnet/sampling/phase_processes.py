@@ -1,0 +1,60 @@
+"""Per-trial phase error processes that feed the link sampler (δ on Y's read-out, radians).
+
+A process is asked for the phase at given trial indices of one block, with that
+block's generator. It must be a pure function of (indices, generator state), so
+a block's result does not depend on how blocks are grouped into chunks.
+The phase-stabilization loop plugs in here as another process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from metroqnet.config.validation import require_non_negative
+
+
+class PhaseProcess(Protocol):
+    def phases_at(
+        self, trial_indices: np.ndarray, *, block_start: int, block_trials: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Phase error (rad) at each of ``trial_indices`` (absolute, sorted, inside the block)."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class GaussianPhase:
+    """Independent Gaussian phase error per trial, std ``std_rad``.
+
+    With ``every_trial`` the phase of every trial of the block is drawn (the
+    cost of a process that must be followed trial by trial); otherwise only
+    the heralded trials' phases are drawn — the same distribution, far faster.
+    """
+
+    std_rad: float
+    every_trial: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "std_rad", require_non_negative("std_rad", self.std_rad))
+
+    def phases_at(
+        self, trial_indices: np.ndarray, *, block_start: int, block_trials: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        if not self.every_trial:
+            return self.std_rad * rng.standard_normal(trial_indices.size)
+        every = rng.standard_normal(block_trials, dtype=np.float32)
+        return self.std_rad * every[trial_indices - block_start].astype(float)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FixedPhase:
+    """The same phase error at every trial, e.g. a deliberate phase θ set at one node."""
+
+    phase_rad: float
+
+    def phases_at(
+        self, trial_indices: np.ndarray, *, block_start: int, block_trials: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        return np.full(trial_indices.size, float(self.phase_rad))
