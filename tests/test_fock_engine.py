@@ -10,7 +10,7 @@ from hypothesis import given, settings
 
 from metroqnet.analysis.outcomes import BASES, HERALD_SIGNS
 from metroqnet.link.evaluate import evaluate_link
-from metroqnet.link.fock_engine import joint_tables, photon_cutoff
+from metroqnet.link.fock_engine import joint_tables, phase_resolved_tables, photon_cutoff
 from metroqnet.config.link_parameters import LinkParameters
 
 from .strategies import link_points
@@ -125,3 +125,19 @@ def test_physical_invariants(params):
     # E flips sign between the two heralds; the Z populations do not depend on it.
     assert plus.E > 0 > minus.E
     assert plus.p11 == pytest.approx(minus.p11, rel=1e-9)
+
+
+def test_phase_resolved_tables_average_to_the_exact_tables(hefei_like):
+    # Σ_k C_k exp(-k²σ²/2) is the Gaussian average of Σ_k C_k e^{ikδ}: it must equal joint_tables at σ.
+    params = hefei_like.replace(excitation_probability_x=0.15, probe_mean_photon_number_y=0.2)
+    resolved = phase_resolved_tables(params)
+    averaged = resolved.gaussian_average(params.phase_noise_std_rad)
+    exact = joint_tables(params).tables
+    for s, sign in enumerate(HERALD_SIGNS):
+        for b, basis in enumerate(BASES):
+            np.testing.assert_allclose(averaged[s, b], exact[sign][basis], rtol=1e-12)
+    # At a fixed δ the Z tables do not depend on δ; X tables do, and stay non-negative.
+    at = resolved.at_phase(np.array([0.0, 1.0, np.pi]))
+    np.testing.assert_allclose(at[1, :, 0], at[0, :, 0], rtol=1e-12)
+    assert not np.allclose(at[1, :, 1], at[0, :, 1])
+    assert (at > -1e-15).all()
