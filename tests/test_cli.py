@@ -93,11 +93,19 @@ def write_params(tmp_path, values, suffix=".json", name="params"):
 def test_link_preset_json_layout_and_values(capsys):
     document = run_json(HEFEI_LINK, capsys)
     assert TOP_KEYS <= set(document)
-    assert not RATE_KEYS & set(document)  # no repetition rate given, no rates
+    # No rate given: the preset's experiment at 5 µs declares 2760 Hz, so the rates appear.
+    assert document["repetition_rate_hz"] == 2760.0 and RATE_KEYS <= set(document)
     for sign in ("plus", "minus"):
         assert set(document[sign]) == FIGURE_KEYS
-    expected = evaluate_link(link_parameters(load_preset("hefei2024"), "alice", "bob", storage_us=5.0))
+    expected = evaluate_link(
+        link_parameters(load_preset("hefei2024"), "alice", "bob", storage_us=5.0, repetition_rate_hz=2760.0)
+    )
     assert document == expected.as_dict()
+
+
+def test_link_preset_without_declared_experiment_has_no_rates(capsys):
+    document = run_json(["link", "--preset", "hefei2024", "--nodes", "alice,bob", "--storage-us", "50", "--json"], capsys)
+    assert not RATE_KEYS & set(document)
     assert document["herald_probability"] == pytest.approx(
         document["herald_probability_plus"] + document["herald_probability_minus"], rel=1e-15
     )

@@ -18,7 +18,11 @@ def add_link_source_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--nodes", help="the two nodes of the link, comma separated, e.g. alice,bob")
     source.add_argument("--storage-us", type=float, default=None, help="storage time in µs (default: 5)")
     source.add_argument(
-        "--repetition-rate-hz", type=float, default=None, help="trial repetition rate for the rate figures"
+        "--repetition-rate-hz",
+        type=float,
+        default=None,
+        help="trial repetition rate for the rate figures (default with --preset: the rate of the preset's "
+        "experiment at that storage time, if it declares one)",
     )
     source.add_argument("--params", type=Path, help="JSON or TOML file of SPEC §2 link parameters")
 
@@ -56,6 +60,13 @@ def link_parameters_from_args(args: argparse.Namespace) -> LinkParameters:
     if len(names) != 2 or not all(names):
         raise ConfigError(f"--nodes: {args.nodes!r} is not two node names separated by a comma, e.g. alice,bob")
     storage_us = 5.0 if args.storage_us is None else args.storage_us
-    return link_parameters(
-        network, names[0], names[1], storage_us=storage_us, repetition_rate_hz=args.repetition_rate_hz
-    )
+    rate = args.repetition_rate_hz
+    if rate is None:
+        rate = declared_repetition_rate_hz(network, storage_us)
+    return link_parameters(network, names[0], names[1], storage_us=storage_us, repetition_rate_hz=rate)
+
+
+def declared_repetition_rate_hz(network, storage_us: float) -> float | None:
+    """The repetition rate of the network's declared experiment at this storage time, if exactly one."""
+    rates = {e.repetition_rate_hz for e in network.experiments.values() if e.storage_us == storage_us}
+    return rates.pop() if len(rates) == 1 else None
