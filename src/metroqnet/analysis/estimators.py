@@ -3,7 +3,9 @@
 A table is ``table[a, b]`` over the click patterns of node X (a) and node Y (b)
 (see :mod:`metroqnet.analysis.outcomes`). Tables may hold probabilities or
 counts: every estimator is a ratio within one basis, so only proportions
-matter. This module never imports a simulator, so it runs on a lab's counts.
+matter. A stack of tables (shape ``(..., 4, 4)``) gives an array per figure
+(error propagation evaluates many perturbed tables at once). This module never
+imports a simulator, so it runs on a lab's counts.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from metroqnet.analysis.outcomes import BASES, HERALD_SIGN_VALUE, PLUS_PORT_CLICKED, SINGLE_CLICK_SIGN
+from metroqnet.analysis.outcomes import BASES, HERALD_SIGN_VALUE, HERALD_SIGNS, PLUS_PORT_CLICKED, SINGLE_CLICK_SIGN
 
 
 class UndefinedEstimate(ValueError):
@@ -43,55 +45,80 @@ class EntanglementFigures:
         return asdict(self)
 
 
+# Index sets of the 4x4 tables, built once (the estimators run thousands of times in error propagation).
+_H_CLICKED = np.isin(np.arange(4), PLUS_PORT_CLICKED)
+_Z_CELLS = {
+    "p00": (..., *np.ix_(~_H_CLICKED, ~_H_CLICKED)),
+    "p01": (..., *np.ix_(~_H_CLICKED, _H_CLICKED)),
+    "p10": (..., *np.ix_(_H_CLICKED, ~_H_CLICKED)),
+    "p11": (..., *np.ix_(_H_CLICKED, _H_CLICKED)),
+}
+_SINGLE_PATTERNS = list(SINGLE_CLICK_SIGN)
+_SINGLE_BLOCK = (..., *np.ix_(_SINGLE_PATTERNS, _SINGLE_PATTERNS))
+_SIGN_PRODUCTS = np.outer(list(SINGLE_CLICK_SIGN.values()), list(SINGLE_CLICK_SIGN.values())).astype(float)
+_CELLS = (-2, -1)
+
+
+def _value(x):
+    """A float for one table, an array for a stack of tables."""
+    return float(x) if np.ndim(x) == 0 else np.asarray(x, dtype=float)
+
+
 def z_populations(table: np.ndarray) -> dict[str, float]:
     """p_ij from the Z table: i (j) = 1 when X's (Y's) H detector clicked; V detectors ignored."""
     table = np.asarray(table, dtype=float)
-    total = table.sum()
-    if total <= 0:
+    total = table.sum(axis=_CELLS)
+    if np.any(total <= 0):
         raise UndefinedEstimate("Z basis: no heralded trials, p_ij undefined")
-    h_x = np.zeros(4, dtype=bool)
-    h_x[list(PLUS_PORT_CLICKED)] = True
-    p11 = table[np.ix_(h_x, h_x)].sum() / total
-    p10 = table[np.ix_(h_x, ~h_x)].sum() / total
-    p01 = table[np.ix_(~h_x, h_x)].sum() / total
-    p00 = table[np.ix_(~h_x, ~h_x)].sum() / total
-    return {"p00": float(p00), "p01": float(p01), "p10": float(p10), "p11": float(p11)}
+    return {name: _value(table[cells].sum(axis=_CELLS) / total) for name, cells in _Z_CELLS.items()}
 
 
 def single_click_correlator(table: np.ndarray, basis: str) -> float:
     """Mean product of port signs over events with exactly one click at each node."""
-    table = np.asarray(table, dtype=float)
-    patterns = list(SINGLE_CLICK_SIGN)
-    signs = np.array([SINGLE_CLICK_SIGN[p] for p in patterns], dtype=float)
-    block = table[np.ix_(patterns, patterns)]
-    total = block.sum()
-    if total <= 0:
+    block = np.asarray(table, dtype=float)[_SINGLE_BLOCK]
+    total = block.sum(axis=_CELLS)
+    if np.any(total <= 0):
         raise UndefinedEstimate(f"{basis} basis: no event with exactly one click at each node, <{basis}{basis}> undefined")
-    return float((np.outer(signs, signs) * block).sum() / total)
+    return _value((_SIGN_PRODUCTS * block).sum(axis=_CELLS) / total)
 
 
 def single_click_probability(table: np.ndarray) -> float:
     """Fraction of events with exactly one click at each node (the PME event)."""
     table = np.asarray(table, dtype=float)
-    patterns = list(SINGLE_CLICK_SIGN)
-    return float(table[np.ix_(patterns, patterns)].sum() / table.sum())
+    total = table.sum(axis=_CELLS)
+    if np.any(total <= 0):
+        raise UndefinedEstimate("no heralded events in this basis, P(one click per node) undefined")
+    return _value(table[_SINGLE_BLOCK].sum(axis=_CELLS) / total)
+
+
+def pme_probability(tables: Mapping[str, np.ndarray]) -> float:
+    """P(exactly one click at each node | herald), the equal-weight mean over the Z, X and Y tables."""
+    empty = [basis for basis in BASES if np.any(np.asarray(tables[basis]).sum(axis=_CELLS) <= 0)]
+    if empty:
+        raise UndefinedEstimate(f"basis {', '.join(empty)}: no heralded events, pme_probability undefined")
+    return sum(single_click_probability(tables[basis]) for basis in BASES) / len(BASES)
 
 
 def coherence_bound(populations: Mapping[str, float], correlation: float) -> float:
     """|d| >= (p01 + p10 + 2 sqrt(p00 p11)) |E| / 2."""
     p = populations
-    return 0.5 * (p["p01"] + p["p10"] + 2.0 * math.sqrt(p["p00"] * p["p11"])) * abs(correlation)
+    return _value(0.5 * (p["p01"] + p["p10"] + 2.0 * np.sqrt(p["p00"] * p["p11"])) * np.abs(correlation))
+
+
+def unclipped_concurrence(populations: Mapping[str, float], coherence: float) -> float:
+    """2|d| - 2 sqrt(p00 p11): the concurrence before the max(0, ·) (negative: no entanglement shown)."""
+    return _value(2.0 * np.abs(coherence) - 2.0 * np.sqrt(populations["p00"] * populations["p11"]))
 
 
 def concurrence(populations: Mapping[str, float], coherence: float) -> float:
     """C = max(0, 2|d| - 2 sqrt(p00 p11))."""
-    return max(0.0, 2.0 * abs(coherence) - 2.0 * math.sqrt(populations["p00"] * populations["p11"]))
+    return _value(np.maximum(0.0, unclipped_concurrence(populations, coherence)))
 
 
-def atomic_concurrence(
-    populations: Mapping[str, float], coherence: float, *, read_efficiency_x: float, read_efficiency_y: float
-) -> float:
-    """C̃: invert the read-out loss map with the known read efficiencies (SPEC §2.6)."""
+def atomic_populations(
+    populations: Mapping[str, float], *, read_efficiency_x: float, read_efficiency_y: float
+) -> dict[str, float]:
+    """P_ij of the atoms: the read-out loss map of SPEC §2.4 inverted with the known read efficiencies."""
     eta_x, eta_y = read_efficiency_x, read_efficiency_y
     if eta_x <= 0 or eta_y <= 0:
         raise UndefinedEstimate(
@@ -102,8 +129,36 @@ def atomic_concurrence(
     big_p10 = (p["p10"] - eta_x * (1.0 - eta_y) * big_p11) / eta_x
     big_p01 = (p["p01"] - eta_y * (1.0 - eta_x) * big_p11) / eta_y
     big_p00 = 1.0 - big_p01 - big_p10 - big_p11
-    big_d = coherence / math.sqrt(eta_x * eta_y)
-    return max(0.0, 2.0 * abs(big_d) - 2.0 * math.sqrt(max(big_p00, 0.0) * max(big_p11, 0.0)))
+    return {"p00": big_p00, "p01": big_p01, "p10": big_p10, "p11": big_p11}
+
+
+def atomic_coherence(coherence: float, *, read_efficiency_x: float, read_efficiency_y: float) -> float:
+    """D = d / sqrt(η_X η_Y)."""
+    return coherence / math.sqrt(read_efficiency_x * read_efficiency_y)
+
+
+def unclipped_atomic_concurrence(
+    populations: Mapping[str, float], coherence: float, *, read_efficiency_x: float, read_efficiency_y: float
+) -> float:
+    """2|D| - 2 sqrt(max(P00, 0) max(P11, 0)): C̃ before the max(0, ·)."""
+    etas = {"read_efficiency_x": read_efficiency_x, "read_efficiency_y": read_efficiency_y}
+    big_p = atomic_populations(populations, **etas)
+    big_d = atomic_coherence(coherence, **etas)
+    return _value(2.0 * np.abs(big_d) - 2.0 * np.sqrt(np.maximum(big_p["p00"], 0.0) * np.maximum(big_p["p11"], 0.0)))
+
+
+def atomic_concurrence(
+    populations: Mapping[str, float], coherence: float, *, read_efficiency_x: float, read_efficiency_y: float
+) -> float:
+    """C̃: invert the read-out loss map with the known read efficiencies (SPEC §2.6)."""
+    return _value(
+        np.maximum(
+            0.0,
+            unclipped_atomic_concurrence(
+                populations, coherence, read_efficiency_x=read_efficiency_x, read_efficiency_y=read_efficiency_y
+            ),
+        )
+    )
 
 
 def pme_fidelity(zz: float, xx: float, yy: float, *, sign: str) -> float:
@@ -139,5 +194,10 @@ def entanglement_figures(
         xx=xx,
         yy=yy,
         fidelity=pme_fidelity(zz, xx, yy, sign=sign),
-        pme_probability=float(np.mean([single_click_probability(tables[b]) for b in BASES])),
+        pme_probability=pme_probability(tables),
     )
+
+
+def pme_per_trial(herald_probability: Mapping[str, float], pme_probability: Mapping[str, float]) -> float:
+    """P(PME event) per trial = Σ_sign P(herald sign) · P(one click per node | herald sign)."""
+    return sum(herald_probability[sign] * pme_probability[sign] for sign in HERALD_SIGNS)

@@ -11,10 +11,12 @@ import dataclasses
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from metroqnet.analysis.count_files import CountFileError
 from metroqnet.analysis.estimators import UndefinedEstimate
 from metroqnet.cli.link_sources import add_link_source_arguments, link_parameters_from_args
-from metroqnet.cli.tables import format_calibration, format_link_result, format_reproduction
+from metroqnet.cli.tables import format_calibration, format_count_analysis, format_link_result, format_reproduction
 from metroqnet.config.errors import ConfigError
 from metroqnet.link.evaluate import evaluate_link
 
@@ -62,6 +64,34 @@ def _command_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_analyze(args: argparse.Namespace) -> int:
+    from metroqnet.analysis.count_files import read_count_file
+    from metroqnet.analysis.uncertainty import analyze_counts
+
+    records = read_count_file(args.file)
+    if args.link is not None:
+        if args.link not in records:
+            raise ConfigError(f"--link: {args.link!r} is not in {str(args.file)!r}; links: {', '.join(records)}")
+        records = {args.link: records[args.link]}
+    analyses = {name: analyze_counts(record) for name, record in records.items()}
+    if len(analyses) == 1:
+        document: dict[str, object] = next(iter(analyses.values())).as_dict()
+    else:
+        document = {name: analysis.as_dict() for name, analysis in analyses.items()}
+    out = args.out if args.out is not None else args.file.with_suffix(".analysis.json")
+    text = json.dumps(document, indent=2)
+    try:
+        out.write_text(text + "\n", encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"--out: cannot write {str(out)!r} ({error.strerror or error})") from None
+    if args.json:
+        print(text)
+    else:
+        print("\n\n".join(format_count_analysis(analysis, source=str(args.file)) for analysis in analyses.values()))
+    print(f"metroqnet analyze: wrote {out}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="metroqnet",
@@ -91,6 +121,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reproduce.add_argument("--json", action="store_true", help="print JSON instead of a table")
     reproduce.set_defaults(handler=_command_reproduce)
+
+    analyze = commands.add_parser(
+        "analyze",
+        help="entanglement figures with standard errors from a count file (simulated or a lab's)",
+        description="Read a count file (docs/count_files.md), print every SPEC §2.6 figure ± its standard error "
+        "per herald sign, and write them as JSON (one object per link; keyed by link name when the file "
+        "holds several and --link is not given).",
+    )
+    analyze.add_argument("file", type=Path, help="count file (CSV, docs/count_files.md)")
+    analyze.add_argument("--link", help="analyze only this link of the file")
+    analyze.add_argument("--json", action="store_true", help="print the JSON instead of a table")
+    analyze.add_argument("--out", type=Path, help="where to write the JSON (default: FILE with suffix .analysis.json)")
+    analyze.set_defaults(handler=_command_analyze)
     return parser
 
 
@@ -99,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except ConfigError as error:
+    except (ConfigError, CountFileError) as error:
         return _refuse(args.command, str(error))
     except UndefinedEstimate as error:
         # Valid parameters that leave a figure without events (e.g. no heralds at all).

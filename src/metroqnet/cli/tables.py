@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
+from metroqnet.analysis.outcomes import BASES
+from metroqnet.analysis.uncertainty import CountAnalysis
 from metroqnet.link.evaluate import LinkResult
 
 FIGURE_ROWS = (
@@ -61,3 +65,44 @@ def format_calibration(calibration) -> str:
             f"  (same coherence loss as {calibration.equivalent_phase_noise_rad:.3f} rad extra phase noise)",
         ]
     )
+
+
+def format_estimate(value: float, error: float) -> str:
+    """``value ± error`` with two significant digits of the error and the value to the same place."""
+    if not (math.isfinite(error) and error > 0):
+        return f"{value:.5g} ± {error:.2g}"
+    last_digit = math.floor(math.log10(error)) - 1
+    if value == 0 or abs(value) >= 1e-3:
+        decimals = max(0, -last_digit)
+        return f"{value:.{decimals}f} ± {error:.{decimals}f}"
+    digits = max(0, math.floor(math.log10(abs(value))) - last_digit)
+    return f"{value:.{digits}e} ± {error:.1e}"
+
+
+def format_count_analysis(analysis: CountAnalysis, *, source: str = "") -> str:
+    """Value ± standard error of every figure from counts, per herald sign."""
+    per_basis = ", ".join(f"{basis} {n}" for basis, n in zip(BASES, analysis.trials_per_basis))
+    lines = [
+        f"link {analysis.link}" + (f" ({source})" if source else "")
+        + f": {analysis.trials} trials ({per_basis}); heralds plus {analysis.counts['plus']},"
+        f" minus {analysis.counts['minus']}",
+        f"herald probability        {format_estimate(*analysis.estimate('herald_probability'))}",
+        f"  plus / minus            {format_estimate(*analysis.estimate('herald_probability_plus'))}"
+        f" / {format_estimate(*analysis.estimate('herald_probability_minus'))}",
+    ]
+    if "entangling_rate_hz" in analysis.estimates:
+        lines.append(f"entangling rate           {format_estimate(*analysis.estimate('entangling_rate_hz'))} Hz"
+                     f" at {analysis.repetition_rate_hz:g} Hz repetition")
+    if "pme_rate_hz" in analysis.estimates:
+        lines.append(f"PME rate                  {format_estimate(*analysis.estimate('pme_rate_hz'))} Hz")
+    lines += ["", f"{'figure':32s} {'Ψ+ (plus)':>24s} {'Ψ- (minus)':>24s}"]
+    for key, label in FIGURE_ROWS:
+        cells = [
+            format_estimate(*analysis.estimate(key, sign)) if key in analysis.figures[sign] else "-"
+            for sign in ("plus", "minus")
+        ]
+        if cells != ["-", "-"]:
+            lines.append(f"{label:32s} {cells[0]:>24s} {cells[1]:>24s}")
+    lines.append("(± one standard error from counting statistics, delta method; see docs/count_files.md)")
+    lines += [f"note: {note}" for note in analysis.notes]
+    return "\n".join(lines)

@@ -1,0 +1,312 @@
+"""Entanglement figures with standard errors from a count record (SPEC §2.6).
+
+Method — first-order error propagation (the delta method) of counting statistics:
+
+* Each table of one herald sign and basis is a multinomial sample of its n
+  heralded events; tables of different signs and bases are independent
+  samples. The covariance of a table's cell fractions p is (diag(p) − p pᵀ)/n.
+* A sign's figures are the estimators of :mod:`metroqnet.analysis.estimators`
+  applied to its Z, X and Y tables. Their gradients with respect to the cell
+  fractions are central finite differences of those same functions
+  (:mod:`metroqnet.analysis.propagation`), and Var = Σ_tables gᵀ Cov g.
+* Herald probabilities N_±/T are binomial over all T trials (plus, minus, none
+  jointly trinomial); to first order they are uncorrelated with the fractions
+  within the tables, so the PME rate combines both sources as independent.
+* Rates are probabilities times the repetition rate, which is taken as exact.
+* Kinks: C and C̃ are max(0, ·). Where an estimate is 0 its standard error is
+  that of the unclipped quantity (2|d| − 2√(p00 p11), resp. its atomic
+  version), and a note says so and gives the unclipped value. |E| in d is
+  differentiated on the side of the observed sign of E.
+
+First order means: valid when the counts each figure rests on are large
+(tens of events in the rarest cell that matters, e.g. p11's); with a handful
+of events the errors are indicative only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+
+import numpy as np
+
+from metroqnet.analysis.estimators import (
+    EntanglementFigures,
+    UndefinedEstimate,
+    atomic_coherence,
+    atomic_concurrence,
+    atomic_populations,
+    coherence_bound,
+    concurrence,
+    pme_fidelity,
+    pme_per_trial,
+    pme_probability,
+    single_click_correlator,
+    unclipped_atomic_concurrence,
+    unclipped_concurrence,
+    z_populations,
+)
+from metroqnet.analysis.outcomes import BASES, HERALD_SIGNS
+from metroqnet.analysis.propagation import multinomial_covariance, propagate
+from metroqnet.analysis.records import CountRecord
+
+FIGURE_NAMES: tuple[str, ...] = tuple(f.name for f in fields(EntanglementFigures))
+STDERR_METHOD = (
+    "delta method: multinomial covariance (diag(p) - p p^T)/n of each herald-sign/basis table "
+    "(independent tables), binomial herald probabilities over all trials, gradients by central "
+    "differences of the SPEC 2.6 estimators; clipped C, C~ = 0 carry the stderr of the unclipped value"
+)
+
+
+@dataclass(frozen=True)
+class CountAnalysis:
+    """Figures of one link's counts, each with a standard error (``as_dict`` mirrors ``LinkResult``).
+
+    ``estimates``/``stderr``: herald probabilities (total, plus, minus) and, with
+    a repetition rate, ``entangling_rate_hz`` and ``pme_rate_hz``.
+    ``figures[sign]``/``figures_stderr[sign]``: the SPEC §2.6 figures that the
+    counts define (an undefined or unavailable one is absent and ``notes`` says why).
+    """
+
+    link: str
+    trials: int
+    trials_per_basis: tuple[int, ...]
+    counts: Mapping[str, int]
+    estimates: Mapping[str, float]
+    stderr: Mapping[str, float]
+    figures: Mapping[str, Mapping[str, float]]
+    figures_stderr: Mapping[str, Mapping[str, float]]
+    read_efficiency_x: float | None = None
+    read_efficiency_y: float | None = None
+    repetition_rate_hz: float | None = None
+    notes: tuple[str, ...] = ()
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    def estimate(self, name: str, sign: str | None = None) -> tuple[float, float]:
+        """``(value, stderr)`` of a top-level quantity, or of a figure of ``sign``."""
+        if sign is None:
+            return self.estimates[name], self.stderr[name]
+        return self.figures[sign][name], self.figures_stderr[sign][name]
+
+    @property
+    def herald_probability(self) -> float:
+        return self.estimates["herald_probability"]
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"link": self.link}
+        for name in ("herald_probability", "herald_probability_plus", "herald_probability_minus"):
+            out[name], out[f"{name}_stderr"] = self.estimate(name)
+        for sign in HERALD_SIGNS:
+            out[sign] = _interleave(self.figures[sign], self.figures_stderr[sign])
+        out["counts"] = dict(self.counts)
+        out["trials"] = self.trials
+        out["trials_per_basis"] = dict(zip(BASES, self.trials_per_basis))
+        for name in ("read_efficiency_x", "read_efficiency_y"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        if self.repetition_rate_hz is not None:
+            out["repetition_rate_hz"] = self.repetition_rate_hz
+            for name in ("entangling_rate_hz", "pme_rate_hz"):
+                if name in self.estimates:
+                    out[name], out[f"{name}_stderr"] = self.estimate(name)
+        out["notes"] = list(self.notes)
+        out["stderr_method"] = STDERR_METHOD
+        out["metadata"] = dict(self.metadata)
+        return out
+
+
+def _interleave(values: Mapping[str, float], errors: Mapping[str, float]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, value in values.items():
+        out[name], out[f"{name}_stderr"] = value, errors[name]
+    return out
+
+
+# --- one herald sign ------------------------------------------------------------------------
+
+
+def _sign_figures(
+    tables: Mapping[str, np.ndarray], *, sign: str, etas: dict[str, float] | None, e_sign: float | None = None
+) -> tuple[dict[str, float], list[str]]:
+    """The defined figures of one sign (in ``FIGURE_NAMES`` order) and why the others are not.
+
+    With ``e_sign`` the kinked figures are given in their smooth form for
+    differentiation: d unfolded on the side of E's observed sign, C and C̃ unclipped.
+    """
+    out: dict[str, float] = {}
+    missing: list[str] = []
+
+    def attempt(compute) -> object | None:
+        try:
+            return compute()
+        except UndefinedEstimate as error:
+            missing.append(str(error))
+            return None
+
+    populations = attempt(lambda: z_populations(tables["Z"]))
+    correlators = {b: attempt(lambda b=b: single_click_correlator(tables[b], b)) for b in BASES}
+    if populations is not None:
+        out.update(populations)
+    xx = correlators["X"]
+    if populations is not None and xx is not None:
+        if e_sign is None:
+            d = coherence_bound(populations, xx)
+            out.update(E=xx, d=d, concurrence=concurrence(populations, d))
+            if etas is not None:
+                out["atomic_concurrence"] = attempt(lambda: atomic_concurrence(populations, d, **etas))
+        else:
+            d = coherence_bound(populations, 1.0) * xx * e_sign
+            out.update(E=xx, d=d, concurrence=unclipped_concurrence(populations, d))
+            if etas is not None:
+                out["atomic_concurrence"] = attempt(lambda: unclipped_atomic_concurrence(populations, d, **etas))
+    elif xx is not None:
+        out["E"] = xx
+    for basis, name in zip(BASES, ("zz", "xx", "yy")):
+        if correlators[basis] is not None:
+            out[name] = correlators[basis]
+    if all(value is not None for value in correlators.values()):
+        out["fidelity"] = pme_fidelity(*correlators.values(), sign=sign)
+    pme = attempt(lambda: pme_probability(tables))
+    if pme is not None:
+        out["pme_probability"] = pme
+    return {name: out[name] for name in FIGURE_NAMES if out.get(name) is not None}, missing
+
+
+def _analyze_sign(record: CountRecord, sign: str, etas: dict[str, float] | None):
+    """Values, standard errors, unclipped kink values and notes of one sign."""
+    sizes = [int(record.table(sign, basis).sum()) for basis in BASES]
+    fractions = [record.table(sign, basis).ravel() / max(n, 1) for basis, n in zip(BASES, sizes)]
+    if sum(sizes) == 0:
+        return {}, {}, {}, ["no heralded events, no figures"]
+    # Values from the counts themselves (as entanglement_figures gives them); fractions for the gradients.
+    tables = {basis: record.table(sign, basis) for basis in BASES}
+    values, missing = _sign_figures(tables, sign=sign, etas=etas)
+    if not values:
+        return values, {}, {}, missing
+    e_sign = 1.0 if values.get("E", 0.0) >= 0 else -1.0
+    names = list(values)
+
+    def smooth(points: list[np.ndarray]) -> np.ndarray:
+        perturbed = {basis: p.reshape(-1, 4, 4) for basis, p in zip(BASES, points)}
+        figures, _ = _sign_figures(perturbed, sign=sign, etas=etas, e_sign=e_sign)
+        return np.stack([figures[name] for name in names], axis=-1)
+
+    covariances = [multinomial_covariance(f, n) for f, n in zip(fractions, sizes)]
+    smooth_values, covariance = propagate(smooth, fractions, covariances)
+    errors = dict(zip(names, np.sqrt(np.clip(np.diag(covariance), 0.0, None)).tolist()))
+    unclipped = {name: float(v) for name, v in zip(names, smooth_values)
+                 if name in ("concurrence", "atomic_concurrence") and v <= 0}
+    if values.get("p11") == 0.0 and "d" in values:
+        missing.append("p11 = 0 (no event in its cells): first order misses the √(p00·p11) term, so the "
+                       "stderr of d, concurrence and atomic_concurrence is too small; collect more events")
+    return values, errors, unclipped, missing
+
+
+# --- the whole record ----------------------------------------------------------------------
+
+
+def analyze_counts(record: CountRecord) -> CountAnalysis:
+    """Herald probabilities, SPEC §2.6 figures per sign and rates, each with a standard error."""
+    etas = None
+    if record.read_efficiency_x is not None and record.read_efficiency_y is not None:
+        etas = {"read_efficiency_x": record.read_efficiency_x, "read_efficiency_y": record.read_efficiency_y}
+    notes: list[str] = []
+    if etas is None:
+        notes.append("atomic_concurrence omitted: no read_efficiency_x/read_efficiency_y given "
+                     "(needed to deduct the read-out loss)")
+    figures, figures_stderr = {}, {}
+    for sign in HERALD_SIGNS:
+        values, errors, unclipped, missing = _analyze_sign(record, sign, etas)
+        figures[sign], figures_stderr[sign] = MappingProxyType(values), MappingProxyType(errors)
+        notes += [f"{sign}: {text}" for text in missing]
+        notes += [
+            f"{sign}: {name} = 0 sits on the max(0, ·) kink; {name}_stderr is the standard error of the "
+            f"unclipped value {value:.6g}"
+            for name, value in unclipped.items()
+        ]
+    estimates, stderr = _probabilities_and_rates(record, figures, figures_stderr, notes)
+    return CountAnalysis(
+        link=record.link,
+        trials=record.trials,
+        trials_per_basis=tuple(int(n) for n in record.trials_per_basis),
+        counts=MappingProxyType({s: int(record.counts[i].sum()) for i, s in enumerate(HERALD_SIGNS)}),
+        estimates=MappingProxyType(estimates),
+        stderr=MappingProxyType(stderr),
+        figures=MappingProxyType(figures),
+        figures_stderr=MappingProxyType(figures_stderr),
+        read_efficiency_x=record.read_efficiency_x,
+        read_efficiency_y=record.read_efficiency_y,
+        repetition_rate_hz=record.repetition_rate_hz,
+        notes=tuple(notes),
+        metadata=MappingProxyType(dict(record.metadata)),
+    )
+
+
+def _probabilities_and_rates(record: CountRecord, figures, figures_stderr, notes: list[str]):
+    trials = record.trials
+    heralds = np.array([record.counts[i].sum() for i in range(len(HERALD_SIGNS))], dtype=float)
+    probabilities = heralds / trials if trials else np.zeros(len(HERALD_SIGNS))
+    pme, pme_variance = [], []
+    for index, sign in enumerate(HERALD_SIGNS):
+        if "pme_probability" in figures[sign]:
+            pme.append(figures[sign]["pme_probability"])
+            pme_variance.append(figures_stderr[sign]["pme_probability"] ** 2)
+        elif heralds[index] == 0:  # no heralds of this sign: it adds no PME events
+            pme.append(0.0)
+            pme_variance.append(0.0)
+    rate = record.repetition_rate_hz
+    names = ["herald_probability", "herald_probability_plus", "herald_probability_minus"]
+    with_pme = len(pme) == len(HERALD_SIGNS)
+    if rate is not None:
+        names.append("entangling_rate_hz")
+        if with_pme:
+            names.append("pme_rate_hz")
+        else:
+            notes.append("pme_rate_hz omitted: pme_probability is undefined for a sign with heralds")
+    else:
+        notes.append("entangling_rate_hz, pme_rate_hz omitted: no repetition_rate_hz given")
+
+    def quantities(points: list[np.ndarray]) -> np.ndarray:
+        herald = dict(zip(HERALD_SIGNS, points[0].T))
+        out = [herald["plus"] + herald["minus"], *herald.values()]
+        if rate is not None:
+            out.append(out[0] * rate)
+            if with_pme:
+                out.append(pme_per_trial(herald, dict(zip(HERALD_SIGNS, points[1].T))) * rate)
+        return np.stack(out, axis=-1)
+
+    points = [probabilities, np.array(pme if with_pme else [0.0, 0.0])]
+    covariances = [multinomial_covariance(probabilities, trials), np.diag(pme_variance if with_pme else [0.0, 0.0])]
+    values, covariance = propagate(quantities, points, covariances)
+    errors = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
+    return dict(zip(names, values.tolist())), dict(zip(names, errors.tolist()))
+
+
+# --- density matrix --------------------------------------------------------------------------
+
+
+def density_matrix(source: CountRecord | CountAnalysis, sign: str, *, atomic: bool = False) -> np.ndarray:
+    """X-state density matrix of one herald sign for plotting, basis |00>, |01>, |10>, |11>.
+
+    Diagonal p00, p01, p10, p11; coherence ±d at (01, 10) and (10, 01) with the
+    sign of E. ``atomic=True`` gives the loss-deducted atomic version (P_ij from
+    inverting the read-out loss map, D = d/√(η_X η_Y)); it needs read efficiencies.
+    Counting noise can make atomic P_ij slightly negative; they are shown as estimated.
+    """
+    analysis = analyze_counts(source) if isinstance(source, CountRecord) else source
+    figures = analysis.figures[sign]
+    needed = ("p00", "p01", "p10", "p11", "d", "E")
+    if any(name not in figures for name in needed):
+        raise UndefinedEstimate(f"{sign}: the counts do not define p_ij, E and d; no density matrix")
+    populations = {name: figures[name] for name in needed[:4]}
+    coherence = figures["d"] * (1.0 if figures["E"] >= 0 else -1.0)
+    if atomic:
+        if analysis.read_efficiency_x is None or analysis.read_efficiency_y is None:
+            raise UndefinedEstimate("atomic density matrix: needs read_efficiency_x and read_efficiency_y")
+        etas = {"read_efficiency_x": analysis.read_efficiency_x, "read_efficiency_y": analysis.read_efficiency_y}
+        populations = atomic_populations(populations, **etas)
+        coherence = atomic_coherence(coherence, **etas)
+    rho = np.diag([populations[name] for name in ("p00", "p01", "p10", "p11")])
+    rho[1, 2] = rho[2, 1] = coherence
+    return rho
