@@ -4,7 +4,10 @@
     hand: a proportion of n multinomial events has Var = p(1-p)/n; a
     correlator E = (N++ + N-- - N+- - N-+)/M over M single-click events is a
     mean of M ±1 values, so Var = (1-E²)/M; F = (1 - ZZ + s XX + s YY)/4 over
-    independent tables has Var = (Var ZZ + Var XX + Var YY)/16.
+    independent tables has Var = (Var ZZ + Var XX + Var YY)/16. The errors are
+    evaluated at the Jeffreys-regularized fractions (every one of a table's 16
+    cells + 1/2, total n + 8), so p and E in these formulas are those fractions,
+    and M = n · (regularized single-click fraction).
 (b) Coverage: 400 multinomial samples (seeded) of the exact outcome
     probabilities of metroqnet.link.fock_engine at the Hefei-like point of
     tests/conftest.py. The spread of each estimate over the samples must match
@@ -47,21 +50,28 @@ def hand_record(**settings) -> CountRecord:
     return CountRecord(link="ab", counts=counts, trials_per_basis=[TRIALS] * 3, **settings)
 
 
+HALF = 0.5  # Jeffreys pseudocount per cell
+
+
 def correlator_and_error(cells) -> tuple[float, float]:
+    """E from the raw counts; its error from the regularized fractions (each cell + 1/2)."""
     same = cells.get((P, P), 0) + cells.get((M, M), 0)
     different = cells.get((P, M), 0) + cells.get((M, P), 0)
-    m = same + different
-    e = (same - different) / m
-    return e, math.sqrt((1 - e * e) / m)
+    n = sum(cells.values())
+    e = (same - different) / (same + different)
+    e_regularized = (same - different) / (same + different + 4 * HALF)
+    m_effective = n * (same + different + 4 * HALF) / (n + 16 * HALF)
+    return e, math.sqrt((1 - e_regularized**2) / m_effective)
 
 
 def test_proportion_errors_are_binomial():
     analysis = analyze_counts(hand_record())
     for name, k in (("p10", 180), ("p11", 15), ("p00", 640)):
         p = k / 1000
+        p_regularized = (k + 4 * HALF) / (1000 + 16 * HALF)  # each p_ij gathers 4 of the 16 cells
         value, error = analysis.estimate(name, "plus")
         assert value == pytest.approx(p, rel=1e-12)
-        assert error == pytest.approx(math.sqrt(p * (1 - p) / 1000), rel=1e-6)
+        assert error == pytest.approx(math.sqrt(p_regularized * (1 - p_regularized) / 1000), rel=1e-6)
 
 
 def test_correlator_errors_are_those_of_a_mean_of_signs():
@@ -80,7 +90,8 @@ def test_fidelity_and_pme_errors_combine_independent_tables():
     # pme_probability: mean over bases of single-click fractions q_b = M_b / n_b.
     fractions = [(100, 1000), (650, 1150), (500, 800)]
     q = [m / n for m, n in fractions]
-    variance = sum(qb * (1 - qb) / n for qb, (_, n) in zip(q, fractions)) / 9
+    q_regularized = [(m + 4 * HALF) / (n + 16 * HALF) for m, n in fractions]
+    variance = sum(qb * (1 - qb) / n for qb, (_, n) in zip(q_regularized, fractions)) / 9
     assert analysis.estimate("pme_probability", "plus") == pytest.approx((sum(q) / 3, math.sqrt(variance)), rel=1e-6)
 
 

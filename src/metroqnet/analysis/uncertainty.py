@@ -54,7 +54,8 @@ from metroqnet.analysis.records import CountRecord
 FIGURE_NAMES: tuple[str, ...] = tuple(f.name for f in fields(EntanglementFigures))
 STDERR_METHOD = (
     "delta method: multinomial covariance (diag(p) - p p^T)/n of each herald-sign/basis table "
-    "(independent tables), binomial herald probabilities over all trials, gradients by central "
+    "(independent tables; p and the gradients taken at the cell fractions with 1/2 added to every "
+    "cell, so sparse tables do not report zero errors), binomial herald probabilities over all trials, gradients by central "
     "differences of the SPEC 2.6 estimators; clipped C, C~ = 0 carry the stderr of the unclipped value"
 )
 
@@ -173,10 +174,20 @@ def _sign_figures(
     return {name: out[name] for name in FIGURE_NAMES if out.get(name) is not None}, missing
 
 
+#: Pseudocount added to every cell of a basis table before propagating errors (Jeffreys prior).
+JEFFREYS_PSEUDOCOUNT = 0.5
+
+
 def _analyze_sign(record: CountRecord, sign: str, etas: dict[str, float] | None):
     """Values, standard errors, unclipped kink values and notes of one sign."""
     sizes = [int(record.table(sign, basis).sum()) for basis in BASES]
     fractions = [record.table(sign, basis).ravel() / max(n, 1) for basis, n in zip(BASES, sizes)]
+    # Errors are propagated at the Jeffreys-regularized fractions (every cell + 1/2): with few
+    # events a basis whose events all fall in one cell would otherwise report a zero error.
+    regularized = [
+        (record.table(sign, basis).ravel() + JEFFREYS_PSEUDOCOUNT) / (n + JEFFREYS_PSEUDOCOUNT * 16)
+        for basis, n in zip(BASES, sizes)
+    ]
     if sum(sizes) == 0:
         return {}, {}, {}, ["no heralded events, no figures"]
     # Values from the counts themselves (as entanglement_figures gives them); fractions for the gradients.
@@ -192,8 +203,9 @@ def _analyze_sign(record: CountRecord, sign: str, etas: dict[str, float] | None)
         figures, _ = _sign_figures(perturbed, sign=sign, etas=etas, e_sign=e_sign)
         return np.stack([figures[name] for name in names], axis=-1)
 
-    covariances = [multinomial_covariance(f, n) for f, n in zip(fractions, sizes)]
-    smooth_values, covariance = propagate(smooth, fractions, covariances)
+    covariances = [multinomial_covariance(f, n) for f, n in zip(regularized, sizes)]
+    _, covariance = propagate(smooth, regularized, covariances)
+    smooth_values = smooth([f[None, :] for f in fractions])[0]
     errors = dict(zip(names, np.sqrt(np.clip(np.diag(covariance), 0.0, None)).tolist()))
     unclipped = {name: float(v) for name, v in zip(names, smooth_values)
                  if name in ("concurrence", "atomic_concurrence") and v <= 0}
