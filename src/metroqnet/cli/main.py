@@ -15,6 +15,7 @@ from pathlib import Path
 
 from metroqnet.analysis.count_files import CountFileError
 from metroqnet.analysis.estimators import UndefinedEstimate
+from metroqnet.cli.durations import parse_duration_s
 from metroqnet.cli.link_sources import add_link_source_arguments, link_parameters_from_args
 from metroqnet.cli.tables import format_calibration, format_count_analysis, format_link_result, format_reproduction
 from metroqnet.config.errors import ConfigError
@@ -92,6 +93,73 @@ def _command_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trials_from_args(args: argparse.Namespace, repetition_rate_hz: float | None) -> int:
+    if (args.trials is None) == (args.duration is None):
+        raise ConfigError("--trials/--duration: give exactly one of them")
+    if args.trials is not None:
+        if args.trials < 0:
+            raise ConfigError(f"--trials: {args.trials!r} must be >= 0")
+        return args.trials
+    if repetition_rate_hz is None:
+        raise ConfigError(f"--duration: {args.duration!r} needs a repetition rate; give --repetition-rate-hz")
+    return round(parse_duration_s(args.duration) * repetition_rate_hz)
+
+
+def _basis_weights(text: str) -> tuple[float, float, float]:
+    parts = text.split(",")
+    try:
+        weights = tuple(float(part) for part in parts)
+    except ValueError:
+        weights = ()
+    if len(weights) != 3:
+        raise ConfigError(f"--basis-weights: {text!r} is not three numbers Z,X,Y, e.g. 1,1,1")
+    return weights  # type: ignore[return-value]
+
+
+def _command_simulate(args: argparse.Namespace) -> int:
+    import numpy as np
+    from tqdm import tqdm
+
+    from metroqnet.analysis.count_files import write_count_file
+    from metroqnet.analysis.events import write_event_file
+    from metroqnet.analysis.uncertainty import analyze_counts
+    from metroqnet.sampling.link_sampler import LinkSampler
+
+    params = link_parameters_from_args(args)
+    trials = _trials_from_args(args, params.repetition_rate_hz)
+    seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**63)
+    if seed < 0:
+        raise ConfigError(f"--seed: {seed!r} must be >= 0")
+    link = args.nodes.replace(",", "-") if args.nodes else "x-y"
+    sampler = LinkSampler(params, basis_weights=_basis_weights(args.basis_weights), link=link)
+    with tqdm(total=trials, unit="trial", unit_scale=True, disable=None, file=sys.stderr, leave=False) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.update(done - bar.n)
+
+        if args.events:
+            events = sampler.sample_events(trials, seed=seed, progress=progress)
+            record = events.to_counts()
+        else:
+            record = sampler.sample(trials, seed=seed, progress=progress)
+    analysis = analyze_counts(record)
+    document = analysis.as_dict()
+    if args.out is not None:
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+            write_count_file(args.out / "counts.csv", record)
+            if args.events:
+                write_event_file(args.out / "events.csv", events)
+            (args.out / "analysis.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        except OSError as error:
+            raise ConfigError(f"--out: cannot write to {str(args.out)!r} ({error.strerror or error})") from None
+        print(f"metroqnet simulate: wrote {args.out}/counts.csv and analysis.json", file=sys.stderr)
+    if args.json:
+        print(json.dumps(document, indent=2))
+    else:
+        print(format_count_analysis(analysis, source=f"simulated {link}, {trials:,} trials, seed {seed}"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="metroqnet",
@@ -134,6 +202,25 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--json", action="store_true", help="print the JSON instead of a table")
     analyze.add_argument("--out", type=Path, help="where to write the JSON (default: FILE with suffix .analysis.json)")
     analyze.set_defaults(handler=_command_analyze)
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="Monte Carlo of heralded trials: counts as a lab would record them, and their analysis",
+        description="Sample a run of the link trial by trial in distribution (skipping unheralded trials), "
+        "write the count record and its analysis, print figures with standard errors.",
+    )
+    add_link_source_arguments(simulate)
+    amount = simulate.add_argument_group("how long")
+    amount.add_argument("--trials", type=int, help="number of trials")
+    amount.add_argument("--duration", help="lab time at the repetition rate, e.g. 76h, 90min, 3600s")
+    simulate.add_argument("--seed", type=int, help="seed (default: fresh entropy, recorded in the output)")
+    simulate.add_argument(
+        "--basis-weights", default="1,1,1", help="relative weights of the Z,X,Y bases chosen per trial (default 1,1,1)"
+    )
+    simulate.add_argument("--events", action="store_true", help="also keep one row per heralded trial (time tags)")
+    simulate.add_argument("--out", type=Path, help="directory for counts.csv, analysis.json (and events.csv)")
+    simulate.add_argument("--json", action="store_true", help="print the analysis as JSON")
+    simulate.set_defaults(handler=_command_simulate)
     return parser
 
 

@@ -29,11 +29,11 @@ from dataclasses import dataclass
 import numpy as np
 
 import metroqnet
+from metroqnet.analysis.events import EventRecord
 from metroqnet.analysis.outcomes import BASES
 from metroqnet.analysis.records import COUNT_SHAPE, CountRecord
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.link_parameters import LinkParameters
-from metroqnet.config.validation import require_non_negative
 from metroqnet.link.fock_engine import phase_resolved_tables
 from metroqnet.sampling.phase_processes import GaussianPhase, PhaseProcess
 
@@ -61,6 +61,12 @@ def _require_seed(seed: object) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ConfigError(f"seed: {seed!r} is not a non-negative integer")
     return int(seed)
+
+
+def _require_trials(trials: object) -> int:
+    if isinstance(trials, bool) or not isinstance(trials, int | np.integer) or trials < 0:
+        raise ConfigError(f"trials: {trials!r} is not a non-negative integer")
+    return int(trials)
 
 
 def _require_weights(weights: Sequence[float]) -> np.ndarray:
@@ -174,6 +180,47 @@ class LinkSampler:
     def blocks(self, trials: int) -> int:
         return -(-trials // BLOCK_TRIALS)
 
+    def _run(self, trials: int, seed: object, chunk_blocks: int, progress):
+        """Yield each block's heralded trials in order, reporting progress per chunk (arguments checked)."""
+        if isinstance(chunk_blocks, bool) or not isinstance(chunk_blocks, int) or chunk_blocks < 1:
+            raise ConfigError(f"chunk_blocks: {chunk_blocks!r} must be an integer >= 1")
+        blocks = self.blocks(trials)
+        for first in range(0, blocks, chunk_blocks):
+            for index in range(first, min(first + chunk_blocks, blocks)):
+                yield self.block(index, seed=seed, total_trials=trials)
+            if progress is not None:
+                progress(min((first + chunk_blocks) * BLOCK_TRIALS, trials), trials)
+
+    def sample_events(
+        self,
+        trials: int,
+        *,
+        seed: int,
+        chunk_blocks: int = 8,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> EventRecord:
+        """The time-tag form of :meth:`sample` (same seed, same events): one row per heralded trial.
+
+        Memory grows with the number of heralds, unlike :meth:`sample`.
+        """
+        trials, seed = _require_trials(trials), _require_seed(seed)
+        batches = list(self._run(trials, seed, chunk_blocks, progress))
+        def joined(name: str) -> np.ndarray:
+            return np.concatenate([getattr(b, name) for b in batches]) if batches else np.zeros(0, dtype=np.int64)
+        return EventRecord(
+            link=self.link,
+            trial_index=joined("trial_index"),
+            sign=joined("sign"),
+            basis=joined("basis"),
+            outcome_x=joined("outcome_x"),
+            outcome_y=joined("outcome_y"),
+            trials_per_basis=sum((b.trials_per_basis for b in batches), np.zeros(len(BASES), dtype=np.int64)),
+            read_efficiency_x=self.params.read_efficiency_x,
+            read_efficiency_y=self.params.read_efficiency_y,
+            repetition_rate_hz=self.params.repetition_rate_hz,
+            metadata=self._metadata(trials, seed),
+        )
+
     def sample(
         self,
         trials: int,
@@ -183,21 +230,13 @@ class LinkSampler:
         progress: Callable[[int, int], None] | None = None,
     ) -> CountRecord:
         """Counts of a run of ``trials`` trials. ``chunk_blocks`` only sets how often ``progress`` is called."""
-        trials = int(require_non_negative("trials", trials))
-        seed = _require_seed(seed)
-        if chunk_blocks < 1:
-            raise ConfigError(f"chunk_blocks: {chunk_blocks!r} must be >= 1")
+        trials, seed = _require_trials(trials), _require_seed(seed)
         counts = np.zeros(int(np.prod(COUNT_SHAPE)), dtype=np.int64)
         trials_per_basis = np.zeros(len(BASES), dtype=np.int64)
-        blocks = self.blocks(trials)
-        for first in range(0, blocks, chunk_blocks):
-            for index in range(first, min(first + chunk_blocks, blocks)):
-                batch = self.block(index, seed=seed, total_trials=trials)
-                cell = ((batch.sign.astype(np.int64) * len(BASES) + batch.basis) * 4 + batch.outcome_x) * 4 + batch.outcome_y
-                counts += np.bincount(cell, minlength=counts.size)
-                trials_per_basis += batch.trials_per_basis
-            if progress is not None:
-                progress(min((first + chunk_blocks) * BLOCK_TRIALS, trials), trials)
+        for batch in self._run(trials, seed, chunk_blocks, progress):
+            cell = ((batch.sign.astype(np.int64) * len(BASES) + batch.basis) * 4 + batch.outcome_x) * 4 + batch.outcome_y
+            counts += np.bincount(cell, minlength=counts.size)
+            trials_per_basis += batch.trials_per_basis
         return CountRecord(
             link=self.link,
             counts=counts.reshape(COUNT_SHAPE),

@@ -1,0 +1,81 @@
+"""`metroqnet simulate`: JSON layout mirrors `link --json` with standard errors; files; refusals."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from metroqnet.analysis.count_files import read_count_file
+from metroqnet.analysis.events import read_event_file
+from metroqnet.cli.durations import parse_duration_s
+from metroqnet.cli.main import main
+
+HEFEI = ["simulate", "--preset", "hefei2024", "--nodes", "alice,bob"]
+FIGURES = {"p00", "p01", "p10", "p11", "E", "d", "concurrence", "atomic_concurrence", "zz", "xx", "yy", "fidelity",
+           "pme_probability"}
+
+
+def run(argv, capsys):
+    status = main(argv)
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_json_layout_and_reproducibility(capsys):
+    argv = [*HEFEI, "--trials", "20000000", "--seed", "3", "--json"]
+    status, out, _ = run(argv, capsys)
+    assert status == 0
+    document = json.loads(out)
+    for key in ("herald_probability", "herald_probability_stderr", "herald_probability_plus", "counts", "trials",
+                "entangling_rate_hz", "entangling_rate_hz_stderr", "pme_rate_hz"):
+        assert key in document, key
+    assert document["trials"] == 20_000_000
+    for sign in ("plus", "minus"):
+        assert FIGURES | {f"{name}_stderr" for name in FIGURES} <= set(document[sign])
+    assert json.loads(run(argv, capsys)[1]) == document  # same seed, same numbers
+
+
+def test_duration_and_files(tmp_path, capsys):
+    status, out, err = run([*HEFEI, "--duration", "1h", "--seed", "5", "--events", "--out", str(tmp_path)], capsys)
+    assert status == 0 and "PME fidelity" in out and "wrote" in err
+    counts = read_count_file(tmp_path / "counts.csv")["alice-bob"]
+    assert counts.trials == 3600 * 2760  # the preset's 2.76 kHz at 5 µs
+    assert read_event_file(tmp_path / "events.csv").to_counts().counts.tolist() == counts.counts.tolist()
+    analysis = json.loads((tmp_path / "analysis.json").read_text())
+    assert analysis["trials"] == counts.trials and analysis["metadata"]["seed"] == "5"
+
+
+def test_seed_is_chosen_and_recorded_when_not_given(tmp_path, capsys):
+    assert run([*HEFEI, "--trials", "1000", "--out", str(tmp_path), "--json"], capsys)[0] == 0
+    seed = json.loads((tmp_path / "analysis.json").read_text())["metadata"]["seed"]
+    assert int(seed) >= 0
+
+
+@pytest.mark.parametrize(
+    "extra, field",
+    [
+        (["--trials", "10", "--duration", "1h"], "--trials/--duration"),
+        ([], "--trials/--duration"),
+        (["--duration", "soon"], "--duration"),
+        (["--duration", "0h"], "--duration"),
+        (["--trials", "-5"], "--trials"),
+        (["--trials", "10", "--seed", "-1"], "--seed"),
+        (["--trials", "10", "--basis-weights", "1,1"], "--basis-weights"),
+        (["--trials", "10", "--basis-weights", "1,-1,1"], "basis_weights"),
+    ],
+)
+def test_refusals_name_the_field(extra, field, capsys):
+    status, out, err = run([*HEFEI, *extra], capsys)
+    assert status == 2 and out == "" and field in err and "Traceback" not in err
+
+
+def test_duration_needs_a_rate(tmp_path, capsys):
+    status, _, err = run([*HEFEI, "--storage-us", "50", "--duration", "1h"], capsys)
+    assert status == 2 and "--repetition-rate-hz" in err
+
+
+@pytest.mark.parametrize("text, seconds", [("76h", 273600.0), ("90min", 5400.0), ("3600s", 3600.0), ("2d", 172800.0),
+                                           ("1.5e3", 1500.0)])
+def test_durations(text, seconds):
+    assert parse_duration_s(text) == seconds
