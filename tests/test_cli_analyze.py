@@ -60,7 +60,8 @@ def test_analyze_json_layout_mirrors_link_json(example, tmp_path, capsys):
         assert all(document[sign][key] > 0 for key in STDERR_KEYS)
     assert document["counts"]["plus"] > 0 and document["counts"]["minus"] > 0
     assert document["trials"] == sum(document["trials_per_basis"].values())
-    assert document["notes"] == []
+    # The only note: without a background run the noise fraction and SNR cannot be estimated.
+    assert len(document["notes"]) == 1 and "background run" in document["notes"][0]
     assert document["metadata"]["seed"] == "2024"
 
 

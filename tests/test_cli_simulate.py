@@ -79,3 +79,23 @@ def test_duration_needs_a_rate(tmp_path, capsys):
                                            ("1.5e3", 1500.0)])
 def test_durations(text, seconds):
     assert parse_duration_s(text) == seconds
+
+
+def test_background_run_gives_the_noise_fraction(tmp_path, capsys):
+    # Exact: with the write off only noise heralds, P_bg = 2q(1-q); with it on, P_h from the engine.
+    from metroqnet.config.presets import load_preset
+    from metroqnet.link.evaluate import evaluate_link
+    from metroqnet.physics.mapping import experiment_link_parameters
+
+    params = experiment_link_parameters(load_preset("hefei2024"), "storage_5us")
+    q = params.herald_noise_probability
+    expected = 2 * q * (1 - q) / evaluate_link(params).herald_probability
+    argv = [*HEFEI, "--duration", "10h", "--seed", "9", "--background-trials", "300000000", "--json",
+            "--out", str(tmp_path)]
+    status, out, _ = run(argv, capsys)
+    document = json.loads(out)
+    assert status == 0 and (tmp_path / "background.csv").exists()
+    assert abs(document["noise_herald_fraction"] - expected) <= 5 * document["noise_herald_fraction_stderr"]
+    status, out, _ = run(["analyze", str(tmp_path / "counts.csv"), "--background", str(tmp_path / "background.csv"),
+                          "--json", "--out", str(tmp_path / "a.json")], capsys)
+    assert status == 0 and json.loads(out)["snr"] == pytest.approx(document["snr"])

@@ -240,3 +240,23 @@ def test_standard_errors_cover_the_spread_of_seeded_samples():
     exact_values[None, "pme_rate_hz"] = exact.pme_rate_hz
     for key in keys:
         assert_covered(f"{key[0] or 'link'} {key[1]}", *estimates[key], exact_values[key])
+
+
+def test_background_run_gives_noise_fraction_and_snr():
+    # Independent binomials: P_h = h/T, P_bg = b/T_bg; SNR = (P_h - P_bg)/P_bg,
+    # Var(SNR) = (Var P_h)/P_bg² + (P_h/P_bg²)² Var P_bg (first order, by hand).
+    record = hand_record()
+    background_counts = np.zeros(COUNT_SHAPE, dtype=np.int64)
+    background_counts[0, 0, N, N] = 700
+    background = CountRecord(link="ab", counts=background_counts, trials_per_basis=[TRIALS] * 3)
+    analysis = analyze_counts(record, background=background)
+    p, b = 2950 / (3 * TRIALS), 700 / (3 * TRIALS)
+    var_p, var_b = p * (1 - p) / (3 * TRIALS), b * (1 - b) / (3 * TRIALS)
+    snr_error = math.sqrt(var_p / b**2 + (p / b**2) ** 2 * var_b)
+    assert analysis.estimate("snr") == pytest.approx(((p - b) / b, snr_error), rel=1e-6)
+    fraction_error = math.sqrt(var_b / p**2 + (b / p**2) ** 2 * var_p)
+    assert analysis.estimate("noise_herald_fraction") == pytest.approx((b / p, fraction_error), rel=1e-6)
+    assert "snr" in analysis.as_dict() and "snr" not in analyze_counts(record).as_dict()
+    empty = CountRecord(link="ab", counts=np.zeros(COUNT_SHAPE, dtype=np.int64), trials_per_basis=[10, 10, 10])
+    with pytest.raises(ValueError, match="background"):
+        analyze_counts(record, background=empty)

@@ -106,6 +106,9 @@ class CountAnalysis:
         for name in ("read_efficiency_x", "read_efficiency_y"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
+        for name in ("background_herald_probability", "noise_herald_fraction", "snr"):
+            if name in self.estimates:
+                out[name], out[f"{name}_stderr"] = self.estimate(name)
         if self.repetition_rate_hz is not None:
             out["repetition_rate_hz"] = self.repetition_rate_hz
             for name in ("entangling_rate_hz", "pme_rate_hz"):
@@ -218,8 +221,39 @@ def _analyze_sign(record: CountRecord, sign: str, etas: dict[str, float] | None)
 # --- the whole record ----------------------------------------------------------------------
 
 
-def analyze_counts(record: CountRecord) -> CountAnalysis:
-    """Herald probabilities, SPEC §2.6 figures per sign and rates, each with a standard error."""
+def background_estimates(record: CountRecord, background: CountRecord) -> tuple[dict[str, float], dict[str, float]]:
+    """Heralds from noise, from a background run (write pulses off: only dark counts and noise herald).
+
+    ``noise_herald_fraction = P_bg / P_h`` and the server ``snr = (P_h - P_bg) / P_bg``, with the
+    two herald probabilities independent binomials (delta method).
+    """
+    if background.trials <= 0:
+        raise ValueError("background: the background run has no trials")
+    if record.trials <= 0 or record.heralds == 0:
+        raise ValueError("background: the run has no heralds to compare with the background")
+    p_run, p_bg = record.heralds / record.trials, background.heralds / background.trials
+    if p_bg == 0:
+        raise ValueError(
+            f"background: no herald in {background.trials} background trials; run it longer to estimate the noise"
+        )
+
+    def quantities(points: list[np.ndarray]) -> np.ndarray:
+        run, bg = points[0][:, 0], points[1][:, 0]
+        return np.stack([bg, bg / run, (run - bg) / bg], axis=-1)
+
+    covariances = [np.array([[p_run * (1 - p_run) / record.trials]]), np.array([[p_bg * (1 - p_bg) / background.trials]])]
+    values, covariance = propagate(quantities, [np.array([p_run]), np.array([p_bg])], covariances)
+    names = ("background_herald_probability", "noise_herald_fraction", "snr")
+    errors = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
+    return dict(zip(names, values.tolist())), dict(zip(names, errors.tolist()))
+
+
+def analyze_counts(record: CountRecord, *, background: CountRecord | None = None) -> CountAnalysis:
+    """Herald probabilities, SPEC §2.6 figures per sign and rates, each with a standard error.
+
+    With ``background`` (a run of the same link with the write pulses off) also the fraction
+    of heralds from noise and the server SNR.
+    """
     etas = None
     if record.read_efficiency_x is not None and record.read_efficiency_y is not None:
         etas = {"read_efficiency_x": record.read_efficiency_x, "read_efficiency_y": record.read_efficiency_y}
@@ -238,6 +272,12 @@ def analyze_counts(record: CountRecord) -> CountAnalysis:
             for name, value in unclipped.items()
         ]
     estimates, stderr = _probabilities_and_rates(record, figures, figures_stderr, notes)
+    if background is not None:
+        values, errors = background_estimates(record, background)
+        estimates.update(values)
+        stderr.update(errors)
+    else:
+        notes.append("noise_herald_fraction, snr omitted: they need a background run (write pulses off)")
     return CountAnalysis(
         link=record.link,
         trials=record.trials,

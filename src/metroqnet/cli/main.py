@@ -65,6 +65,12 @@ def _command_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _background_records(path: Path):
+    from metroqnet.analysis.count_files import read_count_file
+
+    return read_count_file(path)
+
+
 def _command_analyze(args: argparse.Namespace) -> int:
     from metroqnet.analysis.count_files import read_count_file
     from metroqnet.analysis.uncertainty import analyze_counts
@@ -74,7 +80,11 @@ def _command_analyze(args: argparse.Namespace) -> int:
         if args.link not in records:
             raise ConfigError(f"--link: {args.link!r} is not in {str(args.file)!r}; links: {', '.join(records)}")
         records = {args.link: records[args.link]}
-    analyses = {name: analyze_counts(record) for name, record in records.items()}
+    background = _background_records(args.background) if args.background is not None else {}
+    missing = [name for name in records if args.background is not None and name not in background]
+    if missing:
+        raise ConfigError(f"--background: {str(args.background)!r} has no run of link(s) {', '.join(missing)}")
+    analyses = {name: analyze_counts(record, background=background.get(name)) for name, record in records.items()}
     if len(analyses) == 1:
         document: dict[str, object] = next(iter(analyses.values())).as_dict()
     else:
@@ -141,12 +151,21 @@ def _command_simulate(args: argparse.Namespace) -> int:
             record = events.to_counts()
         else:
             record = sampler.sample(trials, seed=seed, progress=progress)
-    analysis = analyze_counts(record)
+    background = None
+    if args.background_trials:
+        if args.background_trials < 0:
+            raise ConfigError(f"--background-trials: {args.background_trials!r} must be >= 0")
+        # The same link with the write pulses off: only dark counts and conversion noise herald.
+        dark = LinkSampler(params.replace(excitation_probability_x=0.0, excitation_probability_y=0.0), link=link)
+        background = dark.sample(args.background_trials, seed=seed + 1)
+    analysis = analyze_counts(record, background=background)
     document = analysis.as_dict()
     if args.out is not None:
         try:
             args.out.mkdir(parents=True, exist_ok=True)
             write_count_file(args.out / "counts.csv", record)
+            if background is not None:
+                write_count_file(args.out / "background.csv", background)
             if args.events:
                 write_event_file(args.out / "events.csv", events)
             (args.out / "analysis.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
@@ -201,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--link", help="analyze only this link of the file")
     analyze.add_argument("--json", action="store_true", help="print the JSON instead of a table")
     analyze.add_argument("--out", type=Path, help="where to write the JSON (default: FILE with suffix .analysis.json)")
+    analyze.add_argument(
+        "--background",
+        type=Path,
+        help="count file of a background run of the same link(s) (write pulses off): adds the fraction of "
+        "heralds from noise and the server SNR",
+    )
     analyze.set_defaults(handler=_command_analyze)
 
     simulate = commands.add_parser(
@@ -216,6 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--seed", type=int, help="seed (default: fresh entropy, recorded in the output)")
     simulate.add_argument(
         "--basis-weights", default="1,1,1", help="relative weights of the Z,X,Y bases chosen per trial (default 1,1,1)"
+    )
+    simulate.add_argument(
+        "--background-trials",
+        type=int,
+        default=0,
+        help="also run this many trials with the write pulses off (seed + 1), for heralds from noise and SNR",
     )
     simulate.add_argument("--events", action="store_true", help="also keep one row per heralded trial (time tags)")
     simulate.add_argument("--out", type=Path, help="directory for counts.csv, analysis.json (and events.csv)")

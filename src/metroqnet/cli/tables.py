@@ -95,6 +95,9 @@ def format_count_analysis(analysis: CountAnalysis, *, source: str = "") -> str:
                      f" at {analysis.repetition_rate_hz:g} Hz repetition")
     if "pme_rate_hz" in analysis.estimates:
         lines.append(f"PME rate                  {format_estimate(*analysis.estimate('pme_rate_hz'))} Hz")
+    if "snr" in analysis.estimates:
+        lines.append(f"heralds from noise        {format_estimate(*analysis.estimate('noise_herald_fraction'))}"
+                     f"   (server SNR {format_estimate(*analysis.estimate('snr'))}, from the background run)")
     lines += ["", f"{'figure':32s} {'Ψ+ (plus)':>24s} {'Ψ- (minus)':>24s}"]
     for key, label in FIGURE_ROWS:
         cells = [
