@@ -24,10 +24,12 @@ ALLOWED_IMPORTS: dict[str, frozenset[str] | None] = {
     "link": frozenset({"config", "physics", "link", "analysis"}),
     # the Monte Carlo sits on the exact engine; it may read the package version (root) for provenance.
     "sampling": frozenset({"", "config", "physics", "link", "analysis", "sampling"}),
+    # The control loops (noise processes, phase loop, calibration) need only configuration checks.
+    "control": frozenset({"config", "control"}),
     # analysis must run on a lab's counts: never the simulator, the physics, the experiments or the CLI.
     "analysis": frozenset({"analysis"}),
     "experiments": None,
-    "cli": frozenset({"", "config", "physics", "link", "analysis", "sampling", "experiments", "cli"}),
+    "cli": frozenset({"", "config", "physics", "link", "analysis", "sampling", "control", "experiments", "cli"}),
 }
 
 

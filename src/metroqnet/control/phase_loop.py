@@ -1,0 +1,311 @@
+"""The server's weak-field phase-stabilization loop and the frequency calibration, trial by trial.
+
+Timeline of one trial (Fig. 2a of the paper), from the trial's start:
+``rounds`` × [probe pulse of ``probe_duration_us``, FPGA feedback within
+``feedback_latency_us``], then the ``gap_us`` gap (SNSPD afterpulsing), then the
+write. The relative phase φ of the two nodes' light at the beamsplitter comes from a
+noise process (lasers, fibres: :mod:`metroqnet.control.defaults`) plus the cavity
+drift 2π∫(Δf − f_comp)dt, where f_comp is the calibration's compensation.
+
+**Counts.** Both nodes send a probe of ``probe_photons_per_node`` photons (at the
+beamsplitter); D1 and D2 count Poisson numbers with means
+``(n/2)(1 ± V cos(φ + b))`` plus dark counts, with n = 2·photons·efficiency, V the
+probe visibility and b the EOM bias during that probe. The phase is taken at the
+probe's middle (it moves by ~0.1 rad² less than the shot noise within 4 µs).
+
+**Estimator** (what the FPGA computes). The EOM starts every trial at 0: between
+trials the lasers alone move φ by ~1 rad, so each trial acquires φ over the full
+circle. Round 1 (bias 0) reads the in-phase quadrature ĉ = (N1 − N2)/(V(N1 + N2)) and
+applies the coarse correction −arccos ĉ, which is right only when φ > 0 (the cosine
+cannot tell ±φ apart). Round 2 probes with the EOM at −π/2 from the in-phase
+setting, reading the quadrature ŝ ≈ sin φ; its sign settles the ambiguity and the
+final correction is −atan2(ŝ, ĉ), which uses the photons of both rounds (its
+error is ~1/(V√n) wherever φ lies, as one quadrature is always sensitive). With
+one round the coarse correction stands, so half the trials are corrected the
+wrong way. The residual at the write, φ(t_write) − φ̂, is what the link sampler
+takes as the trial's phase error.
+
+**Frequency calibration.** φ̂ of successive trials evolves by 2πΔf·T plus the
+lasers' diffusion; over each ``window_s`` the circular mean of the increments
+gives Δf̂ = arg Σ e^{i(φ̂ₖ₊₁ − φ̂ₖ)} / (2πT), and the compensation on the pump lasers
+moves by ``gain``·Δf̂ for the next window (an integrating controller).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from metroqnet.config.errors import ConfigError
+from metroqnet.config.validation import require_efficiency, require_non_negative, require_positive, require_range
+from metroqnet.control.frequency_drift import FrequencyDrift
+from metroqnet.control.processes import ProcessState
+
+NS_PER_US = 1000
+#: Trials of laser and fibre noise simulated per call (the process is independent of the loop).
+NOISE_BUFFER_TRIALS = 1 << 16
+NS_PER_S = 1_000_000_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class PhaseLoopSettings:
+    """Probe, timing and feedback of the stabilization loop (defaults: Hefei 2024, see reasons)."""
+
+    #: Paper: "contains about 40 photons upon arrival at the beamsplitter".
+    probe_photons_per_node: float = 40.0
+    #: Estimated: the server SNSPD efficiency of the preset (0.7).
+    detection_efficiency: float = 0.7
+    #: Estimated: interference visibility of the two nodes' probes (not given; high, Fig. 2b).
+    visibility: float = 0.95
+    #: Estimated: SNSPD dark counts (20 Hz), per detector.
+    dark_count_rate_hz: float = 20.0
+    #: Paper: "Each phase-probe pulse lasts for 4 μs".
+    probe_duration_us: float = 4.0
+    #: Paper: "The feedback takes up to 2 μs".
+    feedback_latency_us: float = 2.0
+    #: Paper: "the probe-feedback process is executed twice".
+    rounds: int = 2
+    #: Paper: "a gap of τΔ = 5 μs is secured" before the write.
+    gap_us: float = 5.0
+    #: Paper: 2.76 kHz repetition at 5 µs storage.
+    repetition_rate_hz: float = 2760.0
+
+    def __post_init__(self) -> None:
+        require_non_negative("probe_photons_per_node", self.probe_photons_per_node)
+        require_efficiency("detection_efficiency", self.detection_efficiency)
+        require_range("visibility", self.visibility, low=0.0, high=1.0, low_open=True)
+        require_non_negative("dark_count_rate_hz", self.dark_count_rate_hz)
+        require_positive("probe_duration_us", self.probe_duration_us)
+        require_non_negative("feedback_latency_us", self.feedback_latency_us)
+        require_non_negative("gap_us", self.gap_us)
+        require_positive("repetition_rate_hz", self.repetition_rate_hz)
+        if self.rounds not in (1, 2) or isinstance(self.rounds, bool):
+            raise ConfigError(f"rounds: {self.rounds!r} is not allowed; the loop runs 1 or 2 probe-feedback rounds")
+        period_us = 1e6 / self.repetition_rate_hz
+        if self.cycle_us >= period_us:
+            raise ConfigError(
+                f"feedback_latency_us: probe, feedback and gap take {self.cycle_us:g} µs, longer than the trial "
+                f"period {period_us:g} µs at repetition_rate_hz {self.repetition_rate_hz:g}"
+            )
+
+    @property
+    def cycle_us(self) -> float:
+        """From the first probe's start to the write."""
+        return self.rounds * (self.probe_duration_us + self.feedback_latency_us) + self.gap_us
+
+    @property
+    def period_ns(self) -> int:
+        return round(NS_PER_S / self.repetition_rate_hz)
+
+    @property
+    def sample_offsets_ns(self) -> np.ndarray:
+        """Times within a trial at which φ is needed: each probe's middle, then the write."""
+        step = self.probe_duration_us + self.feedback_latency_us
+        probes = [round(NS_PER_US * (r * step + 0.5 * self.probe_duration_us)) for r in range(self.rounds)]
+        return np.array([*probes, round(NS_PER_US * self.cycle_us)], dtype=np.int64)
+
+    @property
+    def detected_probe_photons(self) -> float:
+        """Mean counts D1 + D2 per probe pulse (both nodes' pulses), before dark counts."""
+        return 2.0 * self.probe_photons_per_node * self.detection_efficiency
+
+    @property
+    def dark_counts_per_probe(self) -> float:
+        return self.dark_count_rate_hz * self.probe_duration_us * 1e-6
+
+    @property
+    def shot_noise_limit_rad(self) -> float:
+        """1/(V sqrt(n)): the phase error of one probe of n detected photons."""
+        return 1.0 / (self.visibility * math.sqrt(self.detected_probe_photons))
+
+
+@dataclass(frozen=True, kw_only=True)
+class FrequencyCalibration:
+    """The continuous calibration of Δf from the probe data (``enabled=False`` switches it off)."""
+
+    enabled: bool = True
+    #: Estimated: 1 s windows (2760 trials) estimate Δf to a few Hz under the lasers' diffusion.
+    window_s: float = 1.0
+    gain: float = 1.0
+
+    def __post_init__(self) -> None:
+        require_positive("window_s", self.window_s)
+        require_range("gain", self.gain, low=0.0, high=2.0, low_open=True)
+
+
+def probe_quadrature(
+    phase_rad: np.ndarray, settings: PhaseLoopSettings, rng: np.random.Generator, *, bias_rad: float = 0.0
+) -> np.ndarray:
+    """(N1 − N2)/(V (N1 + N2)) of one probe pulse per trial, clipped to [−1, 1] (0 if no count)."""
+    mean = 0.5 * settings.detected_probe_photons
+    fringe = settings.visibility * np.cos(phase_rad + bias_rad)
+    dark = settings.dark_counts_per_probe
+    d1 = rng.poisson(mean * (1.0 + fringe) + dark)
+    d2 = rng.poisson(mean * (1.0 - fringe) + dark)
+    total = d1 + d2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        reading = np.where(total > 0, (d1 - d2) / (settings.visibility * total), 0.0)
+    return np.clip(reading, -1.0, 1.0)
+
+
+def estimate_phase(phase_at_probes: np.ndarray, settings: PhaseLoopSettings, rng: np.random.Generator) -> np.ndarray:
+    """The FPGA's phase estimate per trial from its probe rounds (module docstring)."""
+    in_phase = probe_quadrature(phase_at_probes[:, 0], settings, rng)
+    if settings.rounds == 1:
+        return np.arccos(in_phase)
+    quadrature = probe_quadrature(phase_at_probes[:, 1], settings, rng, bias_rad=-0.5 * math.pi)
+    return np.arctan2(quadrature, in_phase)
+
+
+def wrap(phase_rad: np.ndarray) -> np.ndarray:
+    """Into (−π, π]."""
+    return np.angle(np.exp(1j * phase_rad))
+
+
+@dataclass
+class LoopTrials:
+    """Per-trial output of a stretch of the loop."""
+
+    residual_rad: np.ndarray
+    estimate_rad: np.ndarray
+    residual_frequency_hz: np.ndarray
+
+
+@dataclass
+class WindowLog:
+    """One row per calibration window: the drift, the compensation and what remains."""
+
+    time_s: list[float] = field(default_factory=list)
+    drift_hz: list[float] = field(default_factory=list)
+    compensation_hz: list[float] = field(default_factory=list)
+    estimate_hz: list[float] = field(default_factory=list)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out = {name: np.asarray(getattr(self, name)) for name in ("time_s", "drift_hz", "compensation_hz", "estimate_hz")}
+        out["residual_hz"] = out["drift_hz"] - out["compensation_hz"]
+        return out
+
+
+class PhaseLoop:
+    """A running loop: call :meth:`advance` with consecutive numbers of trials.
+
+    ``noise`` is the lasers' and fibres' phase process (anything with
+    ``simulate(times_ns, rng=, state=)``); ``drift`` the cavity drift (or None).
+    ``stabilize=False`` leaves φ uncorrected (the probes and the calibration still run).
+    Deterministic for a seed, whatever the sizes of the calls.
+    """
+
+    def __init__(
+        self,
+        settings: PhaseLoopSettings,
+        *,
+        noise,
+        drift: FrequencyDrift | None = None,
+        calibration: FrequencyCalibration = FrequencyCalibration(),
+        stabilize: bool = True,
+        seed: int,
+        start_ns: int = 0,
+    ) -> None:
+        self.settings = settings
+        self.noise = noise
+        self.drift = drift
+        self.calibration = calibration
+        self.stabilize = stabilize
+        noise_seed, count_seed = np.random.SeedSequence(seed).spawn(2)
+        self._noise_rng = np.random.default_rng(noise_seed)
+        self._count_rng = np.random.default_rng(count_seed)
+        self._noise_state: ProcessState | None = None
+        self._trial = 0
+        self._start_ns = start_ns
+        self._compensation_hz = 0.0
+        self._compensation_phase_rad = 0.0  # 2π ∫ f_comp dt up to the current window's start
+        self._window_trials = max(2, round(calibration.window_s * settings.repetition_rate_hz))
+        self._window_estimates: list[np.ndarray] = []
+        self._noise_buffer = np.zeros((0, settings.rounds + 1))
+        self._buffer_first = 0
+        self.log = WindowLog()
+
+    def _times(self, first: int, count: int) -> np.ndarray:
+        starts = self._start_ns + (first + np.arange(count, dtype=np.int64)) * self.settings.period_ns
+        return (starts[:, None] + self.settings.sample_offsets_ns[None, :]).ravel()
+
+    def _noise(self, first: int, count: int) -> np.ndarray:
+        """Lasers and fibres at the trials' sample times, simulated ahead in buffers of NOISE_BUFFER_TRIALS."""
+        offset = first - self._buffer_first
+        if offset + count > self._noise_buffer.shape[0]:
+            buffer_end = self._buffer_first + self._noise_buffer.shape[0]
+            length = max(count, NOISE_BUFFER_TRIALS)
+            values, self._noise_state = self.noise.simulate(
+                self._times(buffer_end, length), rng=self._noise_rng, state=self._noise_state
+            )
+            self._noise_buffer = np.concatenate([self._noise_buffer[offset:], values.reshape(length, -1)])
+            self._buffer_first = first
+            offset = 0
+        return self._noise_buffer[offset : offset + count]
+
+    def _phase(self, times_ns: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """φ at the sample times and the residual frequency offset (Hz) at each trial's write."""
+        phase = self._noise(self._trial, shape[0])
+        if self.drift is None:
+            return phase, np.full(shape[0], -self._compensation_hz)
+        since_ns = times_ns - self._window_start_ns
+        compensation = self._compensation_phase_rad + 2.0 * math.pi * self._compensation_hz * since_ns / NS_PER_S
+        phase = phase + (self.drift.phase_rad(times_ns) - compensation).reshape(shape)
+        writes = times_ns.reshape(shape)[:, -1]
+        return phase, self.drift.offset_hz(writes) - self._compensation_hz
+
+    @property
+    def _window_start_ns(self) -> int:
+        window_first = (self._trial // self._window_trials) * self._window_trials
+        return self._start_ns + window_first * self.settings.period_ns
+
+    def _stretch(self, count: int) -> LoopTrials:
+        """Trials inside one calibration window."""
+        rounds = self.settings.rounds
+        phase, frequency = self._phase(self._times(self._trial, count), (count, rounds + 1))
+        estimate = estimate_phase(phase[:, :rounds], self.settings, self._count_rng)
+        residual = wrap(phase[:, -1] - estimate) if self.stabilize else wrap(phase[:, -1])
+        self._window_estimates.append(estimate)
+        return LoopTrials(residual_rad=residual, estimate_rad=estimate, residual_frequency_hz=frequency)
+
+    def _close_window(self) -> None:
+        estimates = np.concatenate(self._window_estimates)
+        self._window_estimates = []
+        period_s = self.settings.period_ns / NS_PER_S
+        increment = np.angle(np.exp(1j * np.diff(estimates)).sum()) if estimates.size > 1 else 0.0
+        estimate_hz = increment / (2.0 * math.pi * period_s)
+        window_s = self._window_trials * period_s
+        start_s = (self._window_start_ns - self._start_ns) / NS_PER_S
+        drift_hz = float(self.drift.offset_hz(np.array([self._window_start_ns]))[0]) if self.drift else 0.0
+        self.log.time_s.append(start_s)
+        self.log.drift_hz.append(drift_hz)
+        self.log.compensation_hz.append(self._compensation_hz)
+        self.log.estimate_hz.append(estimate_hz)
+        # The compensation phase accumulated over the window just closed, then the new setting.
+        self._compensation_phase_rad += 2.0 * math.pi * self._compensation_hz * window_s
+        if self.calibration.enabled:
+            self._compensation_hz += self.calibration.gain * estimate_hz
+
+    def advance(self, trials: int) -> LoopTrials:
+        """Run the next ``trials`` trials."""
+        if trials < 0:
+            raise ConfigError(f"trials: {trials!r} must be >= 0")
+        pieces: list[LoopTrials] = []
+        remaining = trials
+        while remaining > 0:
+            in_window = self._window_trials - self._trial % self._window_trials
+            count = min(remaining, in_window)
+            pieces.append(self._stretch(count))
+            self._trial += count
+            remaining -= count
+            if self._trial % self._window_trials == 0:
+                self._close_window()
+        if not pieces:
+            return LoopTrials(np.zeros(0), np.zeros(0), np.zeros(0))
+        return LoopTrials(
+            residual_rad=np.concatenate([p.residual_rad for p in pieces]),
+            estimate_rad=np.concatenate([p.estimate_rad for p in pieces]),
+            residual_frequency_hz=np.concatenate([p.residual_frequency_hz for p in pieces]),
+        )

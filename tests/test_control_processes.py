@@ -1,0 +1,406 @@
+"""The Gaussian phase processes: exact discretization against their closed forms, chunking, validation.
+
+Statistical checks are seeded and two-sided with 5σ bounds from the exact
+sampling variance of the statistic used (sources named in each test).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate
+
+from metroqnet.config.errors import ConfigError
+from metroqnet.control import (
+    ALIGN_SAMPLES,
+    FibrePhase,
+    IntegratedOUPhase,
+    LaserPhase,
+    OrnsteinUhlenbeckPhase,
+    PhaseSum,
+    PhaseTerm,
+    WienerPhase,
+    coherence_time_s,
+    link_phase,
+    pooled,
+    simulate_chunks,
+)
+from metroqnet.control._scan import decaying_sum, step_growth
+from metroqnet.control._steps import per_step, period_of
+from metroqnet.control.defaults import hefei_fibre, hefei_laser, hefei_link_phase
+
+NS = 10**9
+SIGMAS = 5.0
+
+
+def pair_times(lag_ns: int, gap_ns: int, pairs: int) -> np.ndarray:
+    """Times t_i, t_i + lag with t_i = i·gap: pairs far enough apart to be independent."""
+    starts = np.arange(pairs, dtype=np.int64) * gap_ns
+    return np.stack([starts, starts + lag_ns], axis=1).reshape(-1)
+
+
+def assert_variance(samples: np.ndarray, expected: float) -> None:
+    """Sample second moment of iid N(0, expected): mean of z² is 1 ± 5·√(2/n) (chi-square variance 2n)."""
+    z2 = samples**2 / expected
+    bound = SIGMAS * math.sqrt(2.0 / samples.size)
+    assert abs(z2.mean() - 1.0) <= bound, (z2.mean(), bound)
+
+
+# --- the recurrence ---------------------------------------------------------------------
+
+
+def test_decaying_sum_matches_the_sequential_recurrence_including_huge_and_zero_steps():
+    rng = np.random.default_rng(1)
+    n = 3 * ALIGN_SAMPLES + 123
+    decay = np.concatenate([rng.exponential(0.3, n - 200), rng.exponential(60.0, 100), np.zeros(100)])
+    rng.shuffle(decay)
+    drive = rng.standard_normal(n)
+    expected, value = np.empty(n), 0.7
+    for k in range(n):
+        value = math.exp(-decay[k]) * value + drive[k]
+        expected[k] = value
+    assert np.allclose(decaying_sum(step_growth(decay), drive, 0.7), expected, rtol=0, atol=1e-13)
+
+
+def test_periodic_coefficients_are_the_same_numbers_as_computed_step_by_step():
+    pattern = np.array([4000, 2000, 4000, 352_000], dtype=np.int64)
+    steps = np.concatenate([[17], np.tile(pattern, 5000)[:-3]])
+    assert period_of(steps) == 4
+    assert period_of(np.arange(1, 1000, dtype=np.int64)) is None
+    for process in (
+        WienerPhase(diffusion_rad2_per_s=2000.0),
+        OrnsteinUhlenbeckPhase(std_rad=0.2, correlation_s=3e-4),
+        IntegratedOUPhase(rate_std_rad_per_s=20.0, correlation_s=2.0),
+        IntegratedOUPhase(rate_std_rad_per_s=1.0, correlation_s=5e-6),  # closed form (δ >= 0.1)
+        IntegratedOUPhase(rate_std_rad_per_s=1.0, correlation_s=5e-4),  # long series and closed form
+    ):
+        fast = per_step(steps, process._coefficients)
+        slow = process._coefficients(steps)
+        assert all(np.array_equal(a, b) for a, b in zip(fast, slow, strict=True))
+
+
+@pytest.mark.parametrize("periodic", [True, False])
+def test_simulation_equals_the_step_by_step_exact_update(periodic):
+    # Reference: the textbook exact updates, one step at a time, fed the same normals
+    # (initial-state draws first, then (n, k) normals in C order). More than one slice of
+    # SLICE_SAMPLES, so the kept per-step coefficients and recurrence factors are used too.
+    n = 70_000
+    times = trial_times(n // 4) if periodic else np.sort(np.random.default_rng(4).integers(0, 10**10, n))
+    ou = OrnsteinUhlenbeckPhase(std_rad=0.3, correlation_s=3e-4)
+    steps_s = np.diff(times, prepend=times[0]) / NS
+
+    values, _ = ou.simulate(times, rng=np.random.default_rng(1))
+    draws = np.random.default_rng(1)
+    x = 0.3 * draws.standard_normal()
+    xi = draws.standard_normal(n)
+    expected = np.empty(n)
+    for k in range(n):
+        a = math.exp(-steps_s[k] / 3e-4)
+        x = a * x + 0.3 * math.sqrt(1 - a * a) * xi[k]
+        expected[k] = x
+    assert np.allclose(values, expected, rtol=0, atol=1e-12)
+
+    for tau in (0.02, 2e-5):  # δ mostly < 0.1 (series), then mostly > 0.1 (closed form)
+        assert_iou_matches_reference(IntegratedOUPhase(rate_std_rad_per_s=5.0, correlation_s=tau), times, steps_s)
+
+
+def assert_iou_matches_reference(iou: IntegratedOUPhase, times: np.ndarray, steps_s: np.ndarray) -> None:
+    n = times.size
+    expected = np.empty(n)
+    values, _ = iou.simulate(times, rng=np.random.default_rng(2))
+    draws = np.random.default_rng(2)
+    s, tau = iou.rate_std_rad_per_s, iou.correlation_s
+    v, phi = s * draws.standard_normal(), 0.0
+    xi = draws.standard_normal((n, 2))
+    for k in range(n):
+        d = steps_s[k] / tau
+        a = math.exp(-d)
+        kick = s * math.sqrt(1 - a * a) * xi[k, 0]
+        if d < 0.5:  # 2d − 3 + 4a − a² summed term by term (it cancels to ≈ 2d³/3)
+            f = sum((-1) ** m * (4 - 2**m) * d**m / math.factorial(m) for m in range(3, 30))
+        else:
+            f = 2 * d - 3 + 4 * a - a * a
+        residual = f - (-math.expm1(-d)) ** 3 / (1 + a)
+        phi += tau * (1 - a) * v + tau * (1 - a) / (1 + a) * kick + s * tau * math.sqrt(max(residual, 0)) * xi[k, 1]
+        v = a * v + kick
+        expected[k] = phi
+    assert np.allclose(values, expected, rtol=1e-10, atol=1e-12)
+
+
+# --- laser: Wiener phase ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lag_ns", [1_000, 10_000, 362_000, 1_000_000])
+def test_laser_phase_increments_have_variance_two_pi_linewidth_lag(lag_ns):
+    # Closed form: Var[φ(t+τ) − φ(t)] = 2πΔν τ (Lorentzian linewidth Δν).
+    laser = LaserPhase(linewidth_hz=318.0)
+    times = np.arange(100_001, dtype=np.int64) * lag_ns
+    phase, _ = laser.simulate(times, rng=np.random.default_rng(lag_ns))
+    assert_variance(np.diff(phase), 2 * math.pi * 318.0 * lag_ns / NS)
+
+
+def test_laser_phase_on_an_irregular_grid_has_independent_increments_of_the_right_size():
+    laser = hefei_laser()
+    rng = np.random.default_rng(5)
+    times = np.cumsum(rng.integers(0, 2_000_000, 200_000)).astype(np.int64)
+    phase, _ = laser.simulate(times, rng=rng)
+    steps = np.diff(times)
+    keep = steps > 0
+    z = np.diff(phase)[keep] / np.sqrt(laser.diffusion_rad2_per_s * steps[keep] / NS)
+    assert abs(z.mean()) <= SIGMAS / math.sqrt(z.size)
+    assert_variance(z, 1.0)
+    # Successive increments are uncorrelated: mean of z_k z_{k+1} is 0 ± 5/√n.
+    assert abs(np.mean(z[1:] * z[:-1])) <= SIGMAS / math.sqrt(z.size - 1)
+
+
+def test_coherence_time_is_where_the_field_coherence_falls_to_one_over_e():
+    # |<exp(iΔφ)>| = exp(-πΔν τ): at τ_c = 1/(πΔν) = 1 ms (Δν ≈ 318 Hz) it is 1/e.
+    laser = hefei_laser()
+    assert laser.coherence_time_s == pytest.approx(1e-3, rel=1e-12)
+    assert coherence_time_s(laser.linewidth_hz) == pytest.approx(1e-3, rel=1e-12)
+    tau_ns = round(laser.coherence_time_s * NS)
+    phase, _ = laser.simulate(np.arange(50_001, dtype=np.int64) * tau_ns, rng=np.random.default_rng(2))
+    cosines = np.cos(np.diff(phase))
+    # Var[cos X] for X ~ N(0, 2): (1 + e^{-4})/2 - e^{-2}.
+    std = math.sqrt((1 + math.exp(-4)) / 2 - math.exp(-2))
+    assert abs(cosines.mean() - math.exp(-1)) <= SIGMAS * std / math.sqrt(cosines.size)
+
+
+# --- Ornstein–Uhlenbeck -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lag_over_tau", [0.1, 1.0, 3.0])
+def test_ou_is_stationary_with_exponential_correlation(lag_over_tau):
+    # Closed form: x(0) ~ N(0, σ²); x(τ) | x(0) ~ N(ρ x(0), σ²(1 − ρ²)), ρ = e^{−τ/τc}.
+    sigma, tau_c = 0.3, 300e-6
+    ou = OrnsteinUhlenbeckPhase(std_rad=sigma, correlation_s=tau_c)
+    lag_ns = round(lag_over_tau * tau_c * NS)
+    gap_ns = round(60 * tau_c * NS)  # e^{-60}: independent pairs
+    values, _ = ou.simulate(pair_times(lag_ns, gap_ns, 80_000), rng=np.random.default_rng(int(lag_over_tau * 10)))
+    x, y = values[0::2], values[1::2]
+    rho = math.exp(-lag_ns / NS / tau_c)
+    assert abs(x.mean()) <= SIGMAS * sigma / math.sqrt(x.size)
+    assert_variance(x, sigma**2)
+    residual = y - rho * x
+    assert_variance(residual, sigma**2 * (1 - rho**2))
+    # E[x · residual] = 0, std σ²√(1 − ρ²)/√n.
+    assert abs(np.mean(x * residual)) <= SIGMAS * sigma**2 * math.sqrt(1 - rho**2) / math.sqrt(x.size)
+
+
+# --- integrated OU and the fibre: structure functions --------------------------------------
+
+
+@pytest.mark.parametrize("lag_s", [10e-6, 362e-6, 0.3, 2.0, 10.0])
+def test_fibre_structure_function_matches_simulation(lag_s):
+    # Closed forms: D_thermal = 2s²τr²(τ/τr − 1 + e^{−τ/τr}), D_acoustic = 2σ²(1 − e^{−τ/τa}).
+    fibre = hefei_fibre()
+    lag_ns = round(lag_s * NS)
+    gap_ns = 200 * NS  # 100 thermal correlation times between pairs
+    terms, _ = fibre.components.simulate_terms(
+        pair_times(lag_ns, gap_ns, 40_000), rng=np.random.default_rng(round(lag_s * 1e6))
+    )
+    thermal, acoustic = fibre.gaussian_parts()
+    total = terms["thermal"] + terms["acoustic"]
+    for values, process in ((terms["thermal"], thermal), (terms["acoustic"], acoustic), (total, fibre)):
+        increments = values[1::2] - values[0::2]
+        assert_variance(increments, float(process.structure_function_rad2(lag_s)))
+
+
+@pytest.mark.parametrize("delta", [0.05, 2.0])
+def test_integrated_ou_one_step_has_the_exact_joint_law(delta):
+    # Closed form for one step Δt = δτr from a stationary rate v0 ~ N(0, s²), a = e^{−δ}:
+    # v1 − a v0 ~ N(0, s²(1 − a²)); Δφ | v0 ~ N(τr(1 − a) v0, D(Δt) − s²τr²(1 − a)²).
+    s, tau = 3.0, 0.01
+    iou = IntegratedOUPhase(rate_std_rad_per_s=s, correlation_s=tau)
+    lag_ns = round(delta * tau * NS)
+    a = math.exp(-lag_ns / NS / tau)
+    rng = np.random.default_rng(round(delta * 100))
+    draws = 8_000
+    v0, v1, dphi = np.empty(draws), np.empty(draws), np.empty(draws)
+    for i in range(draws):
+        start = iou.initial_state(0, rng=rng)
+        values, end = iou.simulate(np.array([lag_ns]), rng=rng, state=start)
+        v0[i], v1[i], dphi[i] = start.values[0], end.values[0], values[0] - start.values[1]
+    assert_variance(v0, s**2)
+    assert_variance(v1 - a * v0, s**2 * (1 - a**2))
+    mean_given_v0 = tau * (1 - a) * v0
+    assert_variance(dphi - mean_given_v0, float(iou.structure_function_rad2(lag_ns / NS)) - (s * tau * (1 - a)) ** 2)
+    # The kick of the rate and the phase residual are correlated exactly as the joint law says:
+    # Cov(v1 − a v0, Δφ − τr(1 − a)v0) = s²τr(1 − a)²; check the regression residual is uncorrelated.
+    kick = v1 - a * v0
+    beta = tau * (1 - a) / (1 + a)
+    rest = dphi - mean_given_v0 - beta * kick
+    rest_var = float(iou.structure_function_rad2(lag_ns / NS)) - (s * tau * (1 - a)) ** 2 - beta**2 * s**2 * (1 - a**2)
+    assert_variance(rest, rest_var)
+    assert abs(np.mean(kick * rest)) <= SIGMAS * math.sqrt(s**2 * (1 - a**2) * rest_var / draws)
+
+
+@pytest.mark.parametrize(
+    ("process", "scale_s"),
+    [
+        (hefei_laser(), 1e-3),
+        (OrnsteinUhlenbeckPhase(std_rad=0.2, correlation_s=3e-4), 3e-4),
+        (IntegratedOUPhase(rate_std_rad_per_s=20.0, correlation_s=2.0), 2.0),
+    ],
+)
+@pytest.mark.parametrize("lag_over_scale", [0.01, 0.3, 1.0, 5.0])
+def test_psd_and_structure_function_are_consistent(process, scale_s, lag_over_scale):
+    # Wiener–Khinchin for increments: D(τ) = 2 ∫₀^∞ S(f)(1 − cos 2πfτ) df, integrated in u = 2πfτ
+    # (features at u ≲ 5 < 40: quad on [0, 40], then QAWF for the cosine tail).
+    lag = lag_over_scale * scale_s
+    w = 2 * math.pi * lag
+
+    def spectrum(u: float) -> float:
+        return float(process.psd_rad2_per_hz(u / w)) / w
+
+    cut = 40.0
+    head = integrate.quad(lambda u: spectrum(u) * (1 - math.cos(u)), 0.0, cut, limit=400, epsabs=0)[0]
+    tail = integrate.quad(spectrum, cut, np.inf, epsabs=0)[0]
+    tail -= integrate.quad(spectrum, cut, np.inf, weight="cos", wvar=1.0)[0]
+    assert 2 * (head + tail) == pytest.approx(float(process.structure_function_rad2(lag)), rel=1e-7)
+
+
+def test_fibre_scales_with_length():
+    short, long = hefei_fibre(5.0), hefei_fibre(20.0)
+    assert long.thermal_rate_rad_per_s == pytest.approx(4 * short.thermal_rate_rad_per_s)
+    assert long.acoustic_std_rad**2 == pytest.approx(4 * short.acoustic_std_rad**2)
+    assert long.acoustic_correlation_us == short.acoustic_correlation_us
+    f = np.array([1.0, 100.0, 1e4])
+    assert np.all(long.psd_rad2_per_hz(f) > short.psd_rad2_per_hz(f))
+
+
+# --- sums, the link, pooling --------------------------------------------------------------
+
+
+def test_link_phase_is_the_signed_sum_of_its_terms():
+    link = hefei_link_phase(rng=np.random.default_rng(0), duration_h=1.0)
+    times = np.arange(0, 20_000, dtype=np.int64) * 90_500
+    total, state = link.simulate(times, rng=np.random.default_rng(3))
+    terms, state_terms = link.simulate_terms(times, rng=np.random.default_rng(3))
+    expected = terms["laser_x"] - terms["laser_y"] + terms["fibre_x"] - terms["fibre_y"] + terms["drift"]
+    assert np.allclose(total, expected, rtol=0, atol=1e-9)
+    assert state == state_terms
+    assert [p.time_ns for p in state.parts] == [int(times[-1])] * 5
+
+
+def test_pooled_link_has_the_same_structure_function():
+    link = link_phase(laser_x=hefei_laser(), laser_y=LaserPhase(linewidth_hz=100.0), fibre_x=hefei_fibre(),
+                      fibre_y=hefei_fibre(7.0))
+    merged = pooled(link)
+    assert merged.normals_per_sample == 4 < link.normals_per_sample == 8
+    lags = np.array([1e-6, 1e-4, 1e-2, 1.0, 30.0])
+    assert np.allclose(merged.structure_function_rad2(lags), link.structure_function_rad2(lags), rtol=1e-12)
+    lag_ns = 362_000
+    values, _ = merged.simulate(pair_times(lag_ns, 200 * NS, 40_000), rng=np.random.default_rng(4))
+    assert_variance(values[1::2] - values[0::2], float(link.structure_function_rad2(lag_ns / NS)))
+
+
+# --- chunking ---------------------------------------------------------------------------
+
+
+def trial_times(trials: int) -> np.ndarray:
+    """Four instants per trial at 2.76 kHz: probe 1, probe 2, check, write (ns)."""
+    period = 362_319
+    offsets = np.array([0, 6_000, 12_000, 17_000], dtype=np.int64)
+    return (np.arange(trials, dtype=np.int64)[:, None] * period + offsets).reshape(-1)
+
+
+@pytest.mark.parametrize("make", [lambda: hefei_link_phase(rng=np.random.default_rng(1), duration_h=1.0),
+                                  lambda: pooled(hefei_link_phase(rng=np.random.default_rng(1), duration_h=1.0))])
+@pytest.mark.parametrize("irregular", [False, True])
+def test_chunked_equals_one_shot_bit_for_bit(make, irregular):
+    # Definition (metroqnet.control.processes): the same generator passed on from piece to piece,
+    # the state carried, every piece but the last a multiple of ALIGN_SAMPLES times.
+    process = make()
+    times = trial_times(30_000)
+    if irregular:
+        times = np.sort(np.random.default_rng(9).integers(0, times[-1], times.size))
+    one_rng = np.random.default_rng(2024)
+    one, one_state = process.simulate(times, rng=one_rng)
+    cuts = [0, 3 * ALIGN_SAMPLES, 4 * ALIGN_SAMPLES, 20 * ALIGN_SAMPLES, times.size]
+    pieces = [times[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+    chunk_rng = np.random.default_rng(2024)
+    results = list(simulate_chunks(process, pieces, rng=chunk_rng))
+    chunked = np.concatenate([values for values, _ in results])
+    assert np.array_equal(chunked, one)
+    assert results[-1][1] == one_state
+    assert chunk_rng.standard_normal() == one_rng.standard_normal()  # the same stream was consumed
+
+
+def test_unaligned_chunks_agree_to_rounding():
+    process = hefei_link_phase(rng=np.random.default_rng(1), duration_h=1.0)
+    times = trial_times(10_000)
+    one, _ = process.simulate(times, rng=np.random.default_rng(7))
+    pieces = np.split(times, [1, 999, 5_001, 20_000])
+    chunked = np.concatenate([v for v, _ in simulate_chunks(process, pieces, rng=np.random.default_rng(7))])
+    assert np.allclose(chunked, one, rtol=1e-12, atol=1e-9)
+
+
+def test_equal_times_repeat_the_value_and_empty_calls_keep_the_state():
+    fibre = hefei_fibre()
+    values, state = fibre.simulate(np.array([5, 5, 5, 900, 900]), rng=np.random.default_rng(0))
+    assert values[0] == values[1] == values[2] and values[3] == values[4]
+    empty, same = fibre.simulate(np.zeros(0, dtype=np.int64), rng=np.random.default_rng(0), state=state)
+    assert empty.size == 0 and same is state
+
+
+# --- validation -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: LaserPhase(linewidth_hz=-1.0), "linewidth_hz"),
+        (lambda: LaserPhase(linewidth_hz=float("nan")), "linewidth_hz"),
+        (lambda: OrnsteinUhlenbeckPhase(std_rad=-0.1, correlation_s=1e-3), "std_rad"),
+        (lambda: OrnsteinUhlenbeckPhase(std_rad=0.1, correlation_s=0.0), "correlation_s"),
+        (lambda: IntegratedOUPhase(rate_std_rad_per_s=-1.0, correlation_s=1.0), "rate_std_rad_per_s"),
+        (lambda: WienerPhase(diffusion_rad2_per_s=-2.0), "diffusion_rad2_per_s"),
+        (lambda: FibrePhase(thermal_rate_rad_per_s=1.0, thermal_correlation_s=1.0, acoustic_std_rad=-0.2,
+                            acoustic_correlation_us=300.0), "acoustic_std_rad"),
+        (lambda: FibrePhase(thermal_rate_rad_per_s=1.0, thermal_correlation_s=1.0, acoustic_std_rad=0.2,
+                            acoustic_correlation_us=0.0), "acoustic_correlation_us"),
+        (lambda: FibrePhase(thermal_rate_rad_per_s=1.0, thermal_correlation_s=0.0, acoustic_std_rad=0.2,
+                            acoustic_correlation_us=300.0), "thermal_correlation_s"),
+        (lambda: FibrePhase(thermal_rate_rad_per_s=-1.0, thermal_correlation_s=1.0, acoustic_std_rad=0.2,
+                            acoustic_correlation_us=300.0), "thermal_rate_rad_per_s"),
+        (lambda: hefei_fibre(-3.0), "length_km"),
+        (lambda: PhaseTerm(name="x", process=hefei_laser(), sign=2), "sign"),
+        (lambda: PhaseSum(terms=()), "terms"),
+    ],
+)
+def test_bad_parameters_are_refused_naming_the_field(build, field):
+    with pytest.raises(ConfigError, match=field):
+        build()
+
+
+def test_parameters_are_frozen_and_keyword_only():
+    laser = hefei_laser()
+    with pytest.raises(AttributeError):
+        laser.linewidth_hz = 1.0  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        LaserPhase(318.0)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("times", "match"),
+    [
+        (np.array([0.0, 1.0]), "integer"),
+        (np.array([[0, 1]]), "1-D"),
+        (np.array([0, 10, 5]), "sorted"),
+    ],
+)
+def test_bad_times_are_refused(times, match):
+    with pytest.raises(ConfigError, match=match):
+        hefei_laser().simulate(times, rng=np.random.default_rng(0))
+
+
+def test_times_before_the_state_and_missing_generators_are_refused():
+    laser = hefei_laser()
+    _, state = laser.simulate(np.array([100, 200]), rng=np.random.default_rng(0))
+    with pytest.raises(ConfigError, match="before the state"):
+        laser.simulate(np.array([150]), rng=np.random.default_rng(0), state=state)
+    with pytest.raises(ConfigError, match="rng"):
+        laser.simulate(np.array([300]), rng=12345, state=state)  # type: ignore[arg-type]
