@@ -28,7 +28,10 @@ takes as the trial's phase error.
 **Frequency calibration.** φ̂ of successive trials evolves by 2πΔf·T plus the
 lasers' diffusion; over each ``window_s`` the circular mean of the increments
 gives Δf̂ = arg Σ e^{i(φ̂ₖ₊₁ − φ̂ₖ)} / (2πT), and the compensation on the pump lasers
-moves by ``gain``·Δf̂ for the next window (an integrating controller).
+moves by ``gain``·Δf̂ for the next window (an integrating controller). Sampling φ once
+per trial, the tracker captures offsets within ±f_rep/2 (±1.38 kHz at 2.76 kHz); the
+paper's one-off calibration brings the lasers inside that range, and the tracker keeps
+them there as the cavities drift.
 """
 
 from __future__ import annotations
@@ -173,6 +176,9 @@ class LoopTrials:
     residual_frequency_hz: np.ndarray
 
 
+LOOP_FIELDS = ("residual_rad", "estimate_rad", "residual_frequency_hz")
+
+
 @dataclass
 class WindowLog:
     """One row per calibration window: the drift, the compensation and what remains."""
@@ -205,7 +211,7 @@ class PhaseLoop:
         drift: FrequencyDrift | None = None,
         calibration: FrequencyCalibration = FrequencyCalibration(),
         stabilize: bool = True,
-        seed: int,
+        seed: int | np.random.SeedSequence,
         start_ns: int = 0,
     ) -> None:
         self.settings = settings
@@ -213,7 +219,8 @@ class PhaseLoop:
         self.drift = drift
         self.calibration = calibration
         self.stabilize = stabilize
-        noise_seed, count_seed = np.random.SeedSequence(seed).spawn(2)
+        sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        noise_seed, count_seed = sequence.spawn(2)
         self._noise_rng = np.random.default_rng(noise_seed)
         self._count_rng = np.random.default_rng(count_seed)
         self._noise_state: ProcessState | None = None
@@ -222,8 +229,8 @@ class PhaseLoop:
         self._compensation_hz = 0.0
         self._compensation_phase_rad = 0.0  # 2π ∫ f_comp dt up to the current window's start
         self._window_trials = max(2, round(calibration.window_s * settings.repetition_rate_hz))
-        self._window_estimates: list[np.ndarray] = []
         self._noise_buffer = np.zeros((0, settings.rounds + 1))
+        self._pending = LoopTrials(np.zeros(0), np.zeros(0), np.zeros(0))
         self._buffer_first = 0
         self.log = WindowLog()
 
@@ -232,15 +239,17 @@ class PhaseLoop:
         return (starts[:, None] + self.settings.sample_offsets_ns[None, :]).ravel()
 
     def _noise(self, first: int, count: int) -> np.ndarray:
-        """Lasers and fibres at the trials' sample times, simulated ahead in buffers of NOISE_BUFFER_TRIALS."""
+        """Lasers and fibres at the trials' sample times, simulated ahead in fixed buffers of
+        NOISE_BUFFER_TRIALS (fixed, so the stream of normals does not depend on the calls)."""
         offset = first - self._buffer_first
-        if offset + count > self._noise_buffer.shape[0]:
+        while offset + count > self._noise_buffer.shape[0]:
             buffer_end = self._buffer_first + self._noise_buffer.shape[0]
-            length = max(count, NOISE_BUFFER_TRIALS)
             values, self._noise_state = self.noise.simulate(
-                self._times(buffer_end, length), rng=self._noise_rng, state=self._noise_state
+                self._times(buffer_end, NOISE_BUFFER_TRIALS), rng=self._noise_rng, state=self._noise_state
             )
-            self._noise_buffer = np.concatenate([self._noise_buffer[offset:], values.reshape(length, -1)])
+            self._noise_buffer = np.concatenate(
+                [self._noise_buffer[offset:], values.reshape(NOISE_BUFFER_TRIALS, -1)]
+            )
             self._buffer_first = first
             offset = 0
         return self._noise_buffer[offset : offset + count]
@@ -258,21 +267,21 @@ class PhaseLoop:
 
     @property
     def _window_start_ns(self) -> int:
-        window_first = (self._trial // self._window_trials) * self._window_trials
-        return self._start_ns + window_first * self.settings.period_ns
+        """Start of the window being simulated (windows are simulated whole, from its first trial)."""
+        return self._start_ns + self._trial * self.settings.period_ns
 
-    def _stretch(self, count: int) -> LoopTrials:
-        """Trials inside one calibration window."""
+    def _window(self) -> LoopTrials:
+        """The next whole calibration window, then the calibration update."""
+        count = self._window_trials
         rounds = self.settings.rounds
         phase, frequency = self._phase(self._times(self._trial, count), (count, rounds + 1))
         estimate = estimate_phase(phase[:, :rounds], self.settings, self._count_rng)
         residual = wrap(phase[:, -1] - estimate) if self.stabilize else wrap(phase[:, -1])
-        self._window_estimates.append(estimate)
+        self._close_window(estimate)
+        self._trial += count
         return LoopTrials(residual_rad=residual, estimate_rad=estimate, residual_frequency_hz=frequency)
 
-    def _close_window(self) -> None:
-        estimates = np.concatenate(self._window_estimates)
-        self._window_estimates = []
+    def _close_window(self, estimates: np.ndarray) -> None:
         period_s = self.settings.period_ns / NS_PER_S
         increment = np.angle(np.exp(1j * np.diff(estimates)).sum()) if estimates.size > 1 else 0.0
         estimate_hz = increment / (2.0 * math.pi * period_s)
@@ -289,23 +298,14 @@ class PhaseLoop:
             self._compensation_hz += self.calibration.gain * estimate_hz
 
     def advance(self, trials: int) -> LoopTrials:
-        """Run the next ``trials`` trials."""
-        if trials < 0:
-            raise ConfigError(f"trials: {trials!r} must be >= 0")
-        pieces: list[LoopTrials] = []
-        remaining = trials
-        while remaining > 0:
-            in_window = self._window_trials - self._trial % self._window_trials
-            count = min(remaining, in_window)
-            pieces.append(self._stretch(count))
-            self._trial += count
-            remaining -= count
-            if self._trial % self._window_trials == 0:
-                self._close_window()
-        if not pieces:
-            return LoopTrials(np.zeros(0), np.zeros(0), np.zeros(0))
-        return LoopTrials(
-            residual_rad=np.concatenate([p.residual_rad for p in pieces]),
-            estimate_rad=np.concatenate([p.estimate_rad for p in pieces]),
-            residual_frequency_hz=np.concatenate([p.residual_frequency_hz for p in pieces]),
-        )
+        """The next ``trials`` trials (simulated window by window; the result does not depend on call sizes)."""
+        if isinstance(trials, bool) or not isinstance(trials, int | np.integer) or trials < 0:
+            raise ConfigError(f"trials: {trials!r} is not an integer >= 0")
+        while self._pending.residual_rad.size < trials:
+            window = self._window()
+            self._pending = LoopTrials(
+                *(np.concatenate([getattr(self._pending, name), getattr(window, name)]) for name in LOOP_FIELDS)
+            )
+        out = LoopTrials(*(getattr(self._pending, name)[:trials] for name in LOOP_FIELDS))
+        self._pending = LoopTrials(*(getattr(self._pending, name)[trials:] for name in LOOP_FIELDS))
+        return out
