@@ -5,8 +5,15 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import settings
 
 from metroqnet.config.link_parameters import LinkParameters
+
+# Property tests are seeded like every other statistical test (DESIGN rule 4): derandomized, the
+# examples are a fixed function of each test, so a run's outcome does not depend on the clock or on
+# a local example database (derandomize turns the database off).
+settings.register_profile("metroqnet", derandomize=True)
+settings.load_profile("metroqnet")
 
 #: Hefei-like Alice–Bob point (SPEC §3 estimates), independent of the preset file.
 HEFEI_LIKE = dict(

@@ -142,3 +142,21 @@ def test_analyze_without_file_is_an_argparse_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["analyze"])
     assert exit_info.value.code == 2
+
+
+def test_analyze_read_efficiencies_that_underflow_leave_atomic_concurrence_out(tmp_path, capsys):
+    # Each in (0, 1] as the schema allows, but η_X·η_Y underflows: a note, not a ZeroDivisionError.
+    text = ("# read_efficiency_x: 1e-170\n# read_efficiency_y: 1e-170\n" + read_count_file_text(EXAMPLE))
+    path = tmp_path / "tiny.csv"
+    path.write_text(text, encoding="utf-8")
+    status, out, err = run(["analyze", str(path), "--json", "--out", str(tmp_path / "a.json")], capsys)
+    assert status == 0, err
+    document = json.loads(out)
+    assert "atomic_concurrence" not in document["plus"] and "fidelity" in document["plus"]
+    assert any("read efficiencies" in note for note in document["notes"])
+
+
+def read_count_file_text(path: Path) -> str:
+    """The example's rows without its read-efficiency header lines."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    return "".join(line for line in lines if not line.startswith("# read_efficiency"))

@@ -143,6 +143,10 @@ REFUSALS = {
     "unknown format": ("# format: metroqnet-counts/9\n" + HEADER + GOOD, ["row 1", "'format'", "metroqnet-counts/9"]),
     "metadata twice": ("# seed: 1\n# seed: 2\n" + HEADER + GOOD, ["row 2", "'seed'", "first on row 1"]),
     "metadata of an absent link": ("# [cd] seed: 1\n" + HEADER + GOOD, ["row 1", "'seed'", "'cd'"]),
+    # Sums beyond int64 must not wrap around into negative herald probabilities.
+    "heralds overflow int64": (HEADER + f"ab,*,Z,*,*,{2**63 - 1}\nab,plus,Z,none,none,{2**63 - 1}\n"
+                               f"ab,plus,Z,none,both,{2**63 - 1}\n", ["row 2", "'events'", "exceed"]),
+    "trials overflow int64": (HEADER + GOOD + f"ab,*,X,*,*,{2**63 - 1}\n", ["row 4", "'events'", "trials in all"]),
 }
 
 
@@ -260,3 +264,12 @@ def test_event_record_validates_arrays():
     with pytest.raises(ValueError, match="outcome_y"):
         EventRecord(link="ab", trial_index=[1], sign=[0], basis=[0], outcome_x=[0], outcome_y=[300],
                     trials_per_basis=[10, 0, 0])
+
+
+def test_record_refuses_totals_beyond_int64():
+    counts = np.zeros(COUNT_SHAPE, dtype=np.int64)
+    with pytest.raises(ValueError, match="trials_per_basis"):
+        CountRecord(link="ab", counts=counts, trials_per_basis=[2**63 - 1, 2**63 - 1, 0])
+    counts[0, 0, 0, 0] = counts[0, 0, 0, 1] = 2**63 - 1
+    with pytest.raises(ValueError, match="exceed"):
+        CountRecord(link="ab", counts=counts, trials_per_basis=[2**63 - 1, 0, 0])

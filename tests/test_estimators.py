@@ -92,3 +92,9 @@ def test_undefined_estimates_are_refused():
         entanglement_figures(ideal_psi_tables(1), sign="plus", read_efficiency_x=0.0, read_efficiency_y=1.0)
     with pytest.raises(UndefinedEstimate, match="missing"):
         entanglement_figures({"Z": tables["Z"]}, sign="plus", read_efficiency_x=1.0, read_efficiency_y=1.0)
+
+
+def test_read_efficiencies_whose_product_underflows_are_refused():
+    # Each > 0, but η_X·η_Y = 0 in double precision: a refusal, not a ZeroDivisionError.
+    with pytest.raises(UndefinedEstimate, match="read efficiencies"):
+        entanglement_figures(ideal_psi_tables(1), sign="plus", read_efficiency_x=1e-170, read_efficiency_y=1e-170)

@@ -105,3 +105,31 @@ def test_bad_seed_refused(seed):
 def test_bad_basis_weights_refused():
     with pytest.raises(ConfigError, match="basis_weights"):
         LinkSampler(BUSY, basis_weights=(1.0, -1.0, 1.0))
+
+
+@pytest.mark.parametrize("trials", [-1, 2**63, 1.0e6])
+def test_bad_trials_refused(trials):
+    # Counts are int64: a run beyond 2**63 - 1 trials cannot be recorded (and would never finish).
+    with pytest.raises(ConfigError, match="trials"):
+        LinkSampler(BUSY).sample(trials, seed=1)
+
+
+def test_vanishing_herald_probability_gives_no_phantom_heralds():
+    # P_h ≈ 2e-18: the geometric gaps are ~1e18 and their int64 sum used to wrap negative, putting
+    # heralds at negative trial indices (a 1e6-trial run reported ~10 heralds instead of ~2e-12).
+    faint = BUSY.replace(excitation_probability_x=1e-9, excitation_probability_y=1e-9, herald_efficiency_x=1e-9,
+                         herald_efficiency_y=1e-9, herald_noise_probability=0.0)
+    sampler = LinkSampler(faint)
+    assert sampler.herald_probability == pytest.approx(2e-18, rel=1e-6)
+    for seed in range(5):
+        record = sampler.sample(10**6, seed=seed)
+        assert record.heralds == 0 and record.trials == 10**6
+        assert sampler.sample_events(10**6, seed=seed).trial_index.size == 0
+
+
+@pytest.mark.parametrize("phase_rad", [float("nan"), float("inf")])
+def test_non_finite_phase_is_refused(phase_rad):
+    # Was silent: NaN outcome probabilities put every herald in the (none, none) cell.
+    sampler = LinkSampler(BUSY, phase_process=FixedPhase(phase_rad=phase_rad))
+    with pytest.raises(ConfigError, match="phase_process"):
+        sampler.sample(100_000, seed=1)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from metroqnet.analysis.csv_text import (
+    INT64_MAX,
     CountFileError,
     MetadataLine,
     check_link_name,
@@ -128,7 +129,7 @@ def _split_metadata(path, lines: list[MetadataLine], links: Mapping[str, _LinkRo
 
 
 def _record(path, link: str, state: _LinkRows, common: list[MetadataLine], own: list[MetadataLine]) -> CountRecord:
-    heralds = state.counts.sum(axis=(0, 2, 3))
+    heralds = state.counts.sum(axis=(0, 2, 3), dtype=object)  # Python integers: int64 sums could wrap
     if heralds.sum() == 0:
         raise refuse(path, state.first_row, "events", f"link {link!r}: no heralded events (empty herald set)")
     trials = np.zeros(len(BASES), dtype=np.int64)
@@ -147,6 +148,12 @@ def _record(path, link: str, state: _LinkRows, common: list[MetadataLine], own: 
                 path, row, "events",
                 f"link {link!r}, basis {name}: {int(heralds[basis])} heralded events exceed {int(trials[basis])} trials",
             )
+    total = sum(trials_row for trials_row, _ in state.trials.values())
+    if total > INT64_MAX:
+        raise refuse(
+            path, max(row for _, row in state.trials.values()), "events",
+            f"link {link!r}: {total} trials in all exceed {INT64_MAX}, the most a record can count",
+        )
     settings: dict[str, float] = {}
     metadata: dict[str, str] = {}
     for line in [*common, *own]:  # a link's own lines override the file-wide ones

@@ -115,15 +115,25 @@ def concurrence(populations: Mapping[str, float], coherence: float) -> float:
     return _value(np.maximum(0.0, unclipped_concurrence(populations, coherence)))
 
 
+def _read_efficiencies(eta_x: float, eta_y: float) -> tuple[float, float]:
+    """The read efficiencies, refused where deducting the loss would divide by zero.
+
+    Both must be > 0 and so must their product: efficiencies that are positive but
+    tiny (e.g. 1e-200 after a long storage) underflow η_X·η_Y to 0.
+    """
+    if not (eta_x > 0 and eta_y > 0 and eta_x * eta_y > 0):
+        raise UndefinedEstimate(
+            f"read efficiencies ({eta_x!r}, {eta_y!r}) must be > 0 (and their product representable) "
+            "to deduct read-out loss"
+        )
+    return eta_x, eta_y
+
+
 def atomic_populations(
     populations: Mapping[str, float], *, read_efficiency_x: float, read_efficiency_y: float
 ) -> dict[str, float]:
     """P_ij of the atoms: the read-out loss map of SPEC §2.4 inverted with the known read efficiencies."""
-    eta_x, eta_y = read_efficiency_x, read_efficiency_y
-    if eta_x <= 0 or eta_y <= 0:
-        raise UndefinedEstimate(
-            f"read efficiencies ({eta_x!r}, {eta_y!r}) must be > 0 to deduct read-out loss"
-        )
+    eta_x, eta_y = _read_efficiencies(read_efficiency_x, read_efficiency_y)
     p = populations
     big_p11 = p["p11"] / (eta_x * eta_y)
     big_p10 = (p["p10"] - eta_x * (1.0 - eta_y) * big_p11) / eta_x
@@ -134,7 +144,8 @@ def atomic_populations(
 
 def atomic_coherence(coherence: float, *, read_efficiency_x: float, read_efficiency_y: float) -> float:
     """D = d / sqrt(η_X η_Y)."""
-    return coherence / math.sqrt(read_efficiency_x * read_efficiency_y)
+    eta_x, eta_y = _read_efficiencies(read_efficiency_x, read_efficiency_y)
+    return coherence / math.sqrt(eta_x * eta_y)
 
 
 def unclipped_atomic_concurrence(

@@ -19,6 +19,8 @@ import numpy as np
 from metroqnet.analysis.outcomes import BASES, HERALD_SIGNS, PATTERNS
 
 COUNT_SHAPE = (len(HERALD_SIGNS), len(BASES), len(PATTERNS), len(PATTERNS))
+#: Counts and trials are int64; a record's total trials (and so every sum of its counts) must fit.
+INT64_MAX = int(np.iinfo(np.int64).max)
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,7 +50,9 @@ class CountRecord:
             raise ValueError(f"trials_per_basis: shape {trials.shape} is not ({len(BASES)},)")
         if (counts < 0).any() or (trials < 0).any():
             raise ValueError("counts and trials must be >= 0")
-        heralds = counts.sum(axis=(0, 2, 3))
+        if trials.sum(dtype=object) > INT64_MAX:
+            raise ValueError(f"trials_per_basis: {trials.tolist()} add up to more than {INT64_MAX} trials")
+        heralds = counts.sum(axis=(0, 2, 3), dtype=object)  # Python integers: int64 sums could wrap
         if (heralds > trials).any():
             basis = BASES[int(np.argmax(heralds > trials))]
             raise ValueError(f"basis {basis}: {int(heralds[BASES.index(basis)])} heralded events exceed the trials")

@@ -225,15 +225,16 @@ def background_estimates(record: CountRecord, background: CountRecord) -> tuple[
     """Heralds from noise, from a background run (write pulses off: only dark counts and noise herald).
 
     ``noise_herald_fraction = P_bg / P_h`` and the server ``snr = (P_h - P_bg) / P_bg``, with the
-    two herald probabilities independent binomials (delta method).
+    two herald probabilities independent binomials (delta method). A background or a run
+    without heralds leaves them undefined (:class:`UndefinedEstimate`, a ``ValueError``).
     """
     if background.trials <= 0:
-        raise ValueError("background: the background run has no trials")
+        raise UndefinedEstimate("background: the background run has no trials")
     if record.trials <= 0 or record.heralds == 0:
-        raise ValueError("background: the run has no heralds to compare with the background")
+        raise UndefinedEstimate("background: the run has no heralds to compare with the background")
     p_run, p_bg = record.heralds / record.trials, background.heralds / background.trials
     if p_bg == 0:
-        raise ValueError(
+        raise UndefinedEstimate(
             f"background: no herald in {background.trials} background trials; run it longer to estimate the noise"
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from metroqnet.config.errors import ConfigError
@@ -16,6 +17,8 @@ def parse_duration_s(text: str, *, field: str = "--duration") -> float:
     if match is None:
         raise ConfigError(f"{field}: {text!r} is not a duration; use a number with unit s, min, h or d, e.g. 76h")
     seconds = float(match["value"]) * UNIT_SECONDS[match["unit"] or "s"]
+    if not math.isfinite(seconds):
+        raise ConfigError(f"{field}: {text!r} is too long to represent; give a finite duration")
     if seconds <= 0:
         raise ConfigError(f"{field}: {text!r} must be longer than zero")
     return seconds

@@ -248,6 +248,18 @@ def _cutoff(params: LinkParameters, tolerance: float) -> int:
     return photon_cutoff(max(params.excitation_probability_x, params.excitation_probability_y), tolerance=tolerance)
 
 
+def _require_finite(values: np.ndarray, params: LinkParameters) -> np.ndarray:
+    """Refuse overflowed probabilities instead of passing NaN on (e.g. an EP pulse of 1e60 photons)."""
+    if not np.all(np.isfinite(values)):
+        raise ConfigError(
+            "link parameters: the exact engine overflowed (non-finite probabilities) at "
+            f"probe_mean_photon_number_x={params.probe_mean_photon_number_x!r}, "
+            f"probe_mean_photon_number_y={params.probe_mean_photon_number_y!r}; "
+            "the weak-field verification needs a weak EP pulse"
+        )
+    return values
+
+
 def _pattern_contractions(params: LinkParameters, cutoff: int, *, average_phase: bool):
     """Yield ``(sign, basis, partial, ops_y)`` with ``partial[a, m, m'] = Σ ρ[n,m,n',m'] E_x[a][n',n]``."""
     states = heralded_memory_states(params, cutoff, average_phase=average_phase)
@@ -262,9 +274,11 @@ def joint_tables(params: LinkParameters, *, tolerance: float = DEFAULT_TOLERANCE
     """Exact joint probabilities of herald sign and both nodes' click patterns, per basis."""
     cutoff = _cutoff(params, tolerance)
     tables: dict[str, dict[str, np.ndarray]] = {sign: {} for sign in HERALD_SIGNS}
-    for sign, basis, partial, ops_y in _pattern_contractions(params, cutoff, average_phase=True):
-        # P(a, b) = Σ ρ[n,m,n',m'] E_x[a][n',n] E_y[b][m',m]
-        tables[sign][basis] = np.einsum("amM,bMm->ab", partial, ops_y, optimize=True).real
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below, not warned about
+        for sign, basis, partial, ops_y in _pattern_contractions(params, cutoff, average_phase=True):
+            # P(a, b) = Σ ρ[n,m,n',m'] E_x[a][n',n] E_y[b][m',m]
+            table = np.einsum("amM,bMm->ab", partial, ops_y, optimize=True).real
+            tables[sign][basis] = _require_finite(table, params)
     return JointTables(tables=tables, photon_cutoff=cutoff)
 
 
@@ -301,9 +315,10 @@ def phase_resolved_tables(params: LinkParameters, *, tolerance: float = DEFAULT_
     m = np.arange(size)
     order_of = (m[:, None] - m[None, :]) + cutoff  # [m, m'] -> index into orders
     coefficients = np.zeros((orders.size, len(HERALD_SIGNS), len(BASES), 4, 4), dtype=complex)
-    for sign, basis, partial, ops_y in _pattern_contractions(params, cutoff, average_phase=False):
-        terms = np.einsum("amM,bMm->abmM", partial, ops_y, optimize=True).reshape(4, 4, -1)
-        resolved = np.zeros((orders.size, 4, 4), dtype=complex)
-        np.add.at(resolved, order_of.ravel(), np.moveaxis(terms, -1, 0))
-        coefficients[:, HERALD_SIGNS.index(sign), BASES.index(basis)] = resolved
-    return PhaseResolvedTables(orders=orders, coefficients=coefficients, photon_cutoff=cutoff)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below, not warned about
+        for sign, basis, partial, ops_y in _pattern_contractions(params, cutoff, average_phase=False):
+            terms = np.einsum("amM,bMm->abmM", partial, ops_y, optimize=True).reshape(4, 4, -1)
+            resolved = np.zeros((orders.size, 4, 4), dtype=complex)
+            np.add.at(resolved, order_of.ravel(), np.moveaxis(terms, -1, 0))
+            coefficients[:, HERALD_SIGNS.index(sign), BASES.index(basis)] = resolved
+    return PhaseResolvedTables(orders=orders, coefficients=_require_finite(coefficients, params), photon_cutoff=cutoff)
