@@ -203,6 +203,11 @@ FILE_REFUSALS = {
     # Valid parameters that leave every figure undefined: nothing can herald.
     "no heralds at all": (changed(herald_efficiency_x=0.0, herald_efficiency_y=0.0, herald_noise_probability=0.0),
                           ["undefined"]),
+    # An EP pulse so strong that the engine's Fock sums overflow: refused, not NaN in the output.
+    "EP beyond the engine": (changed(probe_mean_photon_number=1e300), ["probe_mean_photon_number", "1e+300"]),
+    # Read efficiencies > 0 whose product underflows to 0: C~ cannot be deducted (was a ZeroDivisionError).
+    "read efficiencies underflow": (changed(read_efficiency_x=1e-170, read_efficiency_y=1e-170),
+                                    ["undefined", "read efficiencies"]),
 }
 
 
@@ -319,3 +324,9 @@ def test_reproduce_json(capsys):
 
 def test_reproduce_unknown_preset(capsys):
     assert_refused(*run(["reproduce", "--preset", "nowhere2030"], capsys), "'nowhere2030'")
+
+
+def test_link_preset_long_storage_is_refused_not_a_traceback(capsys):
+    # 15 ms of storage: the Gaussian decay leaves read efficiencies ~1e-312, whose product underflows.
+    argv = ["link", "--preset", "hefei2024", "--nodes", "alice,bob", "--storage-us", "15000"]
+    assert_refused(*run(argv, capsys), "undefined", "read efficiencies")

@@ -63,6 +63,13 @@ def test_seed_is_chosen_and_recorded_when_not_given(tmp_path, capsys):
         (["--trials", "10", "--seed", "-1"], "--seed"),
         (["--trials", "10", "--basis-weights", "1,1"], "--basis-weights"),
         (["--trials", "10", "--basis-weights", "1,-1,1"], "basis_weights"),
+        # Beyond what a float or an int64 count holds: refused up front (were a traceback or a hang).
+        (["--duration", "1e400"], "--duration"),
+        (["--duration", "76h", "--repetition-rate-hz", "1e308"], "--duration"),
+        (["--trials", str(10**20)], "--trials"),
+        (["--trials", "10", "--background-trials", str(10**20)], "--background-trials"),
+        # A background run without a single herald defines no noise fraction (was a ValueError traceback).
+        (["--trials", "1000", "--seed", "1", "--background-trials", "10"], "background"),
     ],
 )
 def test_refusals_name_the_field(extra, field, capsys):

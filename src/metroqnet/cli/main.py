@@ -17,9 +17,10 @@ from metroqnet.analysis.count_files import CountFileError
 from metroqnet.analysis.estimators import UndefinedEstimate
 from metroqnet.cli.durations import parse_duration_s
 from metroqnet.cli.link_sources import add_link_source_arguments, link_parameters_from_args
-from metroqnet.cli.tables import format_calibration, format_count_analysis, format_link_result, format_reproduction
+from metroqnet.cli.tables import format_stabilization, format_calibration, format_count_analysis, format_link_result, format_reproduction
 from metroqnet.config.errors import ConfigError
 from metroqnet.link.evaluate import evaluate_link
+from metroqnet.sampling.link_sampler import MAX_TRIALS
 
 
 def _command_link(args: argparse.Namespace) -> int:
@@ -107,12 +108,18 @@ def _trials_from_args(args: argparse.Namespace, repetition_rate_hz: float | None
     if (args.trials is None) == (args.duration is None):
         raise ConfigError("--trials/--duration: give exactly one of them")
     if args.trials is not None:
-        if args.trials < 0:
-            raise ConfigError(f"--trials: {args.trials!r} must be >= 0")
+        if not 0 <= args.trials <= MAX_TRIALS:
+            raise ConfigError(f"--trials: {args.trials!r} must be in [0, {MAX_TRIALS}]")
         return args.trials
     if repetition_rate_hz is None:
         raise ConfigError(f"--duration: {args.duration!r} needs a repetition rate; give --repetition-rate-hz")
-    return round(parse_duration_s(args.duration) * repetition_rate_hz)
+    trials = parse_duration_s(args.duration) * repetition_rate_hz
+    if not trials <= MAX_TRIALS:
+        raise ConfigError(
+            f"--duration: {args.duration!r} at {repetition_rate_hz:g} Hz is {trials:.3g} trials, "
+            f"more than the {MAX_TRIALS} a run can count"
+        )
+    return round(trials)
 
 
 def _basis_weights(text: str) -> tuple[float, float, float]:
@@ -137,6 +144,8 @@ def _command_simulate(args: argparse.Namespace) -> int:
 
     params = link_parameters_from_args(args)
     trials = _trials_from_args(args, params.repetition_rate_hz)
+    if not 0 <= args.background_trials <= MAX_TRIALS:
+        raise ConfigError(f"--background-trials: {args.background_trials!r} must be in [0, {MAX_TRIALS}]")
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**63)
     if seed < 0:
         raise ConfigError(f"--seed: {seed!r} must be >= 0")
@@ -153,8 +162,6 @@ def _command_simulate(args: argparse.Namespace) -> int:
             record = sampler.sample(trials, seed=seed, progress=progress)
     background = None
     if args.background_trials:
-        if args.background_trials < 0:
-            raise ConfigError(f"--background-trials: {args.background_trials!r} must be >= 0")
         # The same link with the write pulses off: only dark counts and conversion noise herald.
         dark = LinkSampler(params.replace(excitation_probability_x=0.0, excitation_probability_y=0.0), link=link)
         background = dark.sample(args.background_trials, seed=seed + 1)
@@ -176,6 +183,41 @@ def _command_simulate(args: argparse.Namespace) -> int:
         print(json.dumps(document, indent=2))
     else:
         print(format_count_analysis(analysis, source=f"simulated {link}, {trials:,} trials, seed {seed}"))
+    return 0
+
+
+def _command_stabilization(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from metroqnet.experiments.fig2_data import plot_fig2, run_fig2, write_fig2_tables
+
+    if args.trials <= 0:
+        raise ConfigError(f"--trials: {args.trials!r} must be > 0")
+    if not 0 < args.hours <= 1000:
+        raise ConfigError(f"--hours: {args.hours!r} is outside the allowed range (0, 1000]")
+    with tqdm(unit="trial", unit_scale=True, disable=None, file=sys.stderr, leave=False, desc="drift tracking") as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        fig = run_fig2(trials=args.trials, hours=args.hours, seed=args.seed, progress=progress)
+    summary = fig.summary()
+    if args.out is not None:
+        try:
+            written = write_fig2_tables(fig, args.out)
+            try:
+                written.append(plot_fig2(fig, args.out / "fig2.png"))
+            except ImportError:
+                print("metroqnet stabilization: matplotlib not installed, no PNG (pip install metroqnet[plot])",
+                      file=sys.stderr)
+            (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        except OSError as error:
+            raise ConfigError(f"--out: cannot write to {str(args.out)!r} ({error.strerror or error})") from None
+        print(f"metroqnet stabilization: wrote {len(written) + 1} files to {args.out}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(format_stabilization(summary))
     return 0
 
 
@@ -252,6 +294,21 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--out", type=Path, help="directory for counts.csv, analysis.json (and events.csv)")
     simulate.add_argument("--json", action="store_true", help="print the analysis as JSON")
     simulate.set_defaults(handler=_command_simulate)
+
+    stabilization = commands.add_parser(
+        "stabilization",
+        help="the paper's Fig. 2: residual phase, σ versus probe photons, visibility, drift tracking",
+        description="Simulate the phase-stabilization loop and the frequency calibration trial by trial "
+        "(Hefei settings) and report the Fig. 2 figures; --out writes one CSV per panel and a PNG.",
+    )
+    stabilization.add_argument("--trials", type=int, default=100_000, help="trials per point (default 100000)")
+    stabilization.add_argument(
+        "--hours", type=float, default=2.0, help="hours of drift tracking (default 2; the paper's run: 76, ~20 min)"
+    )
+    stabilization.add_argument("--seed", type=int, default=2024, help="seed (default 2024)")
+    stabilization.add_argument("--out", type=Path, help="directory for the CSV tables, fig2.png and summary.json")
+    stabilization.add_argument("--json", action="store_true", help="print the summary as JSON")
+    stabilization.set_defaults(handler=_command_stabilization)
     return parser
 
 
@@ -263,8 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, CountFileError) as error:
         return _refuse(args.command, str(error))
     except UndefinedEstimate as error:
-        # Valid parameters that leave a figure without events (e.g. no heralds at all).
-        return _refuse(args.command, f"these link parameters leave the figures undefined: {error}")
+        # Valid input that leaves a figure without events (no heralds at all, an empty background run).
+        return _refuse(args.command, f"the figures are undefined: {error}")
 
 
 def _refuse(command: str, message: str) -> int:

@@ -31,7 +31,7 @@ import numpy as np
 import metroqnet
 from metroqnet.analysis.events import EventRecord
 from metroqnet.analysis.outcomes import BASES
-from metroqnet.analysis.records import COUNT_SHAPE, CountRecord
+from metroqnet.analysis.records import COUNT_SHAPE, INT64_MAX, CountRecord
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.link_parameters import LinkParameters
 from metroqnet.link.fock_engine import phase_resolved_tables
@@ -63,9 +63,13 @@ def _require_seed(seed: object) -> int:
     return int(seed)
 
 
+#: Counts and trials are stored as int64: a run may not hold more trials than that.
+MAX_TRIALS = INT64_MAX
+
+
 def _require_trials(trials: object) -> int:
-    if isinstance(trials, bool) or not isinstance(trials, int | np.integer) or trials < 0:
-        raise ConfigError(f"trials: {trials!r} is not a non-negative integer")
+    if isinstance(trials, bool) or not isinstance(trials, int | np.integer) or not 0 <= trials <= MAX_TRIALS:
+        raise ConfigError(f"trials: {trials!r} is not an integer in [0, {MAX_TRIALS}]")
     return int(trials)
 
 
@@ -125,9 +129,16 @@ class LinkSampler:
             return np.zeros(0, dtype=np.int64)
         mean = size * p
         draws = int(mean + GAP_MARGIN_SD * math.sqrt(mean) + 16)
-        positions = np.cumsum(rng.geometric(p, size=draws)) - 1
+
+        def gaps() -> np.ndarray:
+            # A gap > size already ends the block, so clipping there changes no position below size;
+            # it keeps the sums far from int64 overflow (at P_h ~ 1e-18 the raw gaps are ~1e18 and
+            # their cumulative sum would wrap negative: heralds at negative trial indices).
+            return np.minimum(rng.geometric(p, size=draws), size + 1)
+
+        positions = np.cumsum(gaps()) - 1
         while positions[-1] < size:  # rare: extend with more gaps
-            more = np.cumsum(rng.geometric(p, size=draws)) + positions[-1]
+            more = np.cumsum(gaps()) + positions[-1]
             positions = np.concatenate([positions, more])
         return positions[positions < size]
 
@@ -162,6 +173,13 @@ class LinkSampler:
         phase = np.asarray(
             self.phase_process.phases_at(trial_index, block_start=start, block_trials=size, rng=rng), dtype=float
         )
+        if phase.shape != trial_index.shape or not np.all(np.isfinite(phase)):
+            # A NaN phase would make every outcome probability NaN and put each herald in cell (none, none).
+            raise ConfigError(
+                f"phase_process: {self.phase_process!r} must give one finite phase per heralded trial "
+                f"(block {index}: shape {phase.shape} for {trial_index.size} heralds, "
+                f"{int(np.sum(~np.isfinite(phase)))} non-finite)"
+            )
         cell = self._draw_cells(sign, basis, phase, rng.random(heralds))
         trials_per_basis = np.bincount(basis, minlength=len(BASES)) + rng.multinomial(
             size - heralds, self.basis_weights
@@ -185,6 +203,9 @@ class LinkSampler:
         if isinstance(chunk_blocks, bool) or not isinstance(chunk_blocks, int) or chunk_blocks < 1:
             raise ConfigError(f"chunk_blocks: {chunk_blocks!r} must be an integer >= 1")
         blocks = self.blocks(trials)
+        begin_run = getattr(self.phase_process, "begin_run", None)
+        if begin_run is not None:  # a stateful process (e.g. the stabilization loop) restarts per run
+            begin_run(seed)
         for first in range(0, blocks, chunk_blocks):
             for index in range(first, min(first + chunk_blocks, blocks)):
                 yield self.block(index, seed=seed, total_trials=trials)

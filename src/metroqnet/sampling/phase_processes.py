@@ -2,8 +2,10 @@
 
 A process is asked for the phase at given trial indices of one block, with that
 block's generator. It must be a pure function of (indices, generator state), so
-a block's result does not depend on how blocks are grouped into chunks.
-The phase-stabilization loop plugs in here as another process.
+a block's result does not depend on how blocks are grouped into chunks — or, if it
+has a ``begin_run(seed)`` method, a stateful process that the sampler restarts at
+each run and then asks for every block in order (the phase-stabilization loop,
+:class:`metroqnet.control.loop_phase_process.LoopPhaseProcess`).
 """
 
 from __future__ import annotations
