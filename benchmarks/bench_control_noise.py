@@ -1,0 +1,72 @@
+"""Throughput of the control-loop noise processes on one core (samples/s), for benchmarks/.
+
+Run: PYTHONPATH=src python benchmarks/bench_control_noise.py [--trials N]
+A "sample" is one time point of the link's relative phase with every component
+computed; the grid is 4 instants per trial at 2.76 kHz (the loop's use).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from metroqnet.control import ALIGN_SAMPLES, pooled
+from metroqnet.control.defaults import hefei_fibre, hefei_frequency_drift, hefei_laser, hefei_link_phase
+
+PERIOD_NS = 362_319  # 2.76 kHz
+OFFSETS_NS = np.array([0, 6_000, 12_000, 17_000], dtype=np.int64)
+
+
+def trial_times(first_trial: int, trials: int) -> np.ndarray:
+    return ((first_trial + np.arange(trials, dtype=np.int64))[:, None] * PERIOD_NS + OFFSETS_NS).reshape(-1)
+
+
+def rate(process, times: np.ndarray, repeats: int = 5) -> float:
+    best = np.inf
+    for repeat in range(repeats):
+        rng = np.random.default_rng(repeat)
+        start = time.perf_counter()
+        process.simulate(times, rng=rng)
+        best = min(best, time.perf_counter() - start)
+    return times.size / best
+
+
+def normal_rate(samples: int, per_sample: int, repeats: int = 5) -> float:
+    rng = np.random.default_rng(0)
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for first in range(0, samples, 65536):
+            rng.standard_normal((min(65536, samples - first), per_sample))
+        best = min(best, time.perf_counter() - start)
+    return samples / best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trials", type=int, default=500_000)
+    args = parser.parse_args()
+    times = trial_times(0, args.trials)
+    irregular = np.sort(np.random.default_rng(1).integers(0, int(times[-1]), times.size))
+    link = hefei_link_phase(rng=np.random.default_rng(0), duration_h=1.0)
+    rows = [
+        ("laser (Wiener)", hefei_laser()),
+        ("fibre (integrated OU + OU)", hefei_fibre()),
+        ("drift (deterministic)", hefei_frequency_drift(rng=np.random.default_rng(0), duration_h=1.0)),
+        ("link, all 5 terms", link),
+        ("link, pooled (same law)", pooled(link)),
+    ]
+    print(f"{times.size:,} samples ({args.trials:,} trials x {OFFSETS_NS.size}); chunks of {ALIGN_SAMPLES}-multiples")
+    for name, process in rows:
+        print(f"{name:32s} trial grid {rate(process, times):12,.0f} samples/s   irregular {rate(process, irregular):12,.0f}")
+    for k in (4, 8):
+        print(f"{'numpy normals alone, ' + str(k) + '/sample':32s} {normal_rate(times.size, k):12,.0f} samples/s (the floor)")
+    pooled_rate = rate(pooled(link), times)
+    print(f"76 h at 2.76 kHz x 4 instants = {76 * 3600 * 2760 * 4:.2e} samples: "
+          f"{76 * 3600 * 2760 * 4 / pooled_rate / 60:.1f} min pooled")
+
+
+if __name__ == "__main__":
+    main()
