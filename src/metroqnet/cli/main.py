@@ -7,6 +7,7 @@ input exits with status 2 and one line on stderr naming the field and value.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import sys
@@ -66,10 +67,15 @@ def _command_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
-def _background_records(path: Path):
-    from metroqnet.analysis.count_files import read_count_file
+@contextlib.contextmanager
+def _progress_bar(description: str):
+    """A tqdm bar on stderr (hidden when stderr is not a terminal) fed by ``progress(done, total)``."""
+    with tqdm(unit="trial", unit_scale=True, disable=None, file=sys.stderr, leave=False, desc=description) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
 
-    return read_count_file(path)
+        yield progress
 
 
 def _command_analyze(args: argparse.Namespace) -> int:
@@ -81,7 +87,7 @@ def _command_analyze(args: argparse.Namespace) -> int:
         if args.link not in records:
             raise ConfigError(f"--link: {args.link!r} is not in {str(args.file)!r}; links: {', '.join(records)}")
         records = {args.link: records[args.link]}
-    background = _background_records(args.background) if args.background is not None else {}
+    background = read_count_file(args.background) if args.background is not None else {}
     missing = [name for name in records if args.background is not None and name not in background]
     if missing:
         raise ConfigError(f"--background: {str(args.background)!r} has no run of link(s) {', '.join(missing)}")
@@ -135,8 +141,6 @@ def _basis_weights(text: str) -> tuple[float, float, float]:
 
 def _command_simulate(args: argparse.Namespace) -> int:
     import numpy as np
-    from tqdm import tqdm
-
     from metroqnet.analysis.count_files import write_count_file
     from metroqnet.analysis.events import write_event_file
     from metroqnet.analysis.uncertainty import analyze_counts
@@ -151,10 +155,7 @@ def _command_simulate(args: argparse.Namespace) -> int:
         raise ConfigError(f"--seed: {seed!r} must be >= 0")
     link = args.nodes.replace(",", "-") if args.nodes else "x-y"
     sampler = LinkSampler(params, basis_weights=_basis_weights(args.basis_weights), link=link)
-    with tqdm(total=trials, unit="trial", unit_scale=True, disable=None, file=sys.stderr, leave=False) as bar:
-        def progress(done: int, total: int) -> None:
-            bar.update(done - bar.n)
-
+    with _progress_bar("simulate") as progress:
         if args.events:
             events = sampler.sample_events(trials, seed=seed, progress=progress)
             record = events.to_counts()
@@ -187,19 +188,13 @@ def _command_simulate(args: argparse.Namespace) -> int:
 
 
 def _command_stabilization(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from metroqnet.experiments.fig2_data import plot_fig2, run_fig2, write_fig2_tables
 
     if args.trials <= 0:
         raise ConfigError(f"--trials: {args.trials!r} must be > 0")
     if not 0 < args.hours <= 1000:
         raise ConfigError(f"--hours: {args.hours!r} is outside the allowed range (0, 1000]")
-    with tqdm(unit="trial", unit_scale=True, disable=None, file=sys.stderr, leave=False, desc="drift tracking") as bar:
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
+    with _progress_bar("drift tracking") as progress:
         fig = run_fig2(trials=args.trials, hours=args.hours, seed=args.seed, progress=progress)
     summary = fig.summary()
     if args.out is not None:
