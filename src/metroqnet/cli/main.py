@@ -70,6 +70,8 @@ def _command_reproduce(args: argparse.Namespace) -> int:
 @contextlib.contextmanager
 def _progress_bar(description: str):
     """A tqdm bar on stderr (hidden when stderr is not a terminal) fed by ``progress(done, total)``."""
+    from tqdm import tqdm
+
     with tqdm(unit="trial", unit_scale=True, disable=None, file=sys.stderr, leave=False, desc=description) as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total
