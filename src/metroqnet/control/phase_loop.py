@@ -301,11 +301,12 @@ class PhaseLoop:
         """The next ``trials`` trials (simulated window by window; the result does not depend on call sizes)."""
         if isinstance(trials, bool) or not isinstance(trials, int | np.integer) or trials < 0:
             raise ConfigError(f"trials: {trials!r} is not an integer >= 0")
-        while self._pending.residual_rad.size < trials:
-            window = self._window()
-            self._pending = LoopTrials(
-                *(np.concatenate([getattr(self._pending, name), getattr(window, name)]) for name in LOOP_FIELDS)
-            )
+        pieces, available = [self._pending], self._pending.residual_rad.size
+        while available < trials:
+            pieces.append(self._window())
+            available += pieces[-1].residual_rad.size
+        if len(pieces) > 1:
+            self._pending = LoopTrials(*(np.concatenate([getattr(p, name) for p in pieces]) for name in LOOP_FIELDS))
         out = LoopTrials(*(getattr(self._pending, name)[:trials] for name in LOOP_FIELDS))
         self._pending = LoopTrials(*(getattr(self._pending, name)[trials:] for name in LOOP_FIELDS))
         return out
