@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -319,6 +320,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UndefinedEstimate as error:
         # Valid input that leaves a figure without events (no heralds at all, an empty background run).
         return _refuse(args.command, f"the figures are undefined: {error}")
+    except BrokenPipeError:
+        # The reader went away (e.g. `metroqnet reproduce | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _refuse(command: str, message: str) -> int:
