@@ -39,7 +39,7 @@ from metroqnet.analysis.csv_text import (
     refuse,
 )
 from metroqnet.analysis.outcomes import BASES, HERALD_SIGNS, PATTERNS
-from metroqnet.analysis.records import COUNT_SHAPE, CountRecord
+from metroqnet.analysis.records import CountRecord, tally
 
 FORMAT = "metroqnet-events/1"
 COLUMNS: tuple[str, ...] = ("trial_index", "herald", "basis", "outcome_x", "outcome_y")
@@ -96,8 +96,7 @@ class EventRecord:
 
     def to_counts(self) -> CountRecord:
         """The count record of these events (same link, trials, settings and metadata)."""
-        cell = ((self.sign.astype(np.int64) * len(BASES) + self.basis) * 4 + self.outcome_x) * 4 + self.outcome_y
-        counts = np.bincount(cell, minlength=int(np.prod(COUNT_SHAPE))).reshape(COUNT_SHAPE)
+        counts = tally(self.sign, self.basis, self.outcome_x, self.outcome_y)
         return CountRecord(
             link=self.link,
             counts=counts,

@@ -19,6 +19,16 @@ import numpy as np
 from metroqnet.analysis.outcomes import BASES, HERALD_SIGNS, PATTERNS
 
 COUNT_SHAPE = (len(HERALD_SIGNS), len(BASES), len(PATTERNS), len(PATTERNS))
+
+
+def tally(sign: np.ndarray, basis: np.ndarray, outcome_x: np.ndarray, outcome_y: np.ndarray) -> np.ndarray:
+    """Counts of shape ``COUNT_SHAPE`` from per-event sign, basis and pattern indices."""
+    cell = np.ravel_multi_index(
+        (np.asarray(sign, np.int64), np.asarray(basis, np.int64), np.asarray(outcome_x, np.int64),
+         np.asarray(outcome_y, np.int64)),
+        COUNT_SHAPE,
+    )
+    return np.bincount(cell, minlength=int(np.prod(COUNT_SHAPE))).reshape(COUNT_SHAPE)
 #: Counts and trials are int64; a record's total trials (and so every sum of its counts) must fit.
 INT64_MAX = int(np.iinfo(np.int64).max)
 

@@ -45,6 +45,7 @@ import numpy as np
 from metroqnet.analysis.outcomes import BASES, HERALD_SIGNS
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.link_parameters import LinkParameters
+from metroqnet.physics.probe import probe_interfering_amplitude, probe_non_interfering_mean
 
 DEFAULT_TOLERANCE = 1e-14
 MAX_CUTOFF = 60
@@ -212,8 +213,8 @@ def _port_couplings(params: LinkParameters, suffix: str, basis: str) -> list[tup
     eta = params.node("read_efficiency", suffix)
     mu = params.node("probe_mean_photon_number", suffix)
     overlap = params.node("probe_mode_overlap", suffix)
-    alpha = math.sqrt(overlap * mu)
-    stray = (1.0 - overlap) * mu
+    alpha = probe_interfering_amplitude(mu, mode_overlap=overlap)
+    stray = probe_non_interfering_mean(mu, mode_overlap=overlap)
     if basis == "Z":
         return [(eta, 0.0, 0.0), (0.0, alpha, stray)]
     # Port with polarization (1, e_V)/√2 sees (a_H + conj(e_V) a_V)/√2.

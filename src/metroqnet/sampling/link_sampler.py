@@ -31,7 +31,7 @@ import numpy as np
 import metroqnet
 from metroqnet.analysis.events import EventRecord
 from metroqnet.analysis.outcomes import BASES
-from metroqnet.analysis.records import COUNT_SHAPE, INT64_MAX, CountRecord
+from metroqnet.analysis.records import COUNT_SHAPE, INT64_MAX, CountRecord, tally
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.link_parameters import LinkParameters
 from metroqnet.link.fock_engine import phase_resolved_tables
@@ -252,15 +252,14 @@ class LinkSampler:
     ) -> CountRecord:
         """Counts of a run of ``trials`` trials. ``chunk_blocks`` only sets how often ``progress`` is called."""
         trials, seed = _require_trials(trials), _require_seed(seed)
-        counts = np.zeros(int(np.prod(COUNT_SHAPE)), dtype=np.int64)
+        counts = np.zeros(COUNT_SHAPE, dtype=np.int64)
         trials_per_basis = np.zeros(len(BASES), dtype=np.int64)
         for batch in self._run(trials, seed, chunk_blocks, progress):
-            cell = ((batch.sign.astype(np.int64) * len(BASES) + batch.basis) * 4 + batch.outcome_x) * 4 + batch.outcome_y
-            counts += np.bincount(cell, minlength=counts.size)
+            counts += tally(batch.sign, batch.basis, batch.outcome_x, batch.outcome_y)
             trials_per_basis += batch.trials_per_basis
         return CountRecord(
             link=self.link,
-            counts=counts.reshape(COUNT_SHAPE),
+            counts=counts,
             trials_per_basis=trials_per_basis,
             read_efficiency_x=self.params.read_efficiency_x,
             read_efficiency_y=self.params.read_efficiency_y,
