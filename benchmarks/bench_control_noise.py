@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from metroqnet.control import ALIGN_SAMPLES, pooled
+from metroqnet.noise import ALIGN_SAMPLES, pooled
 from metroqnet.control.defaults import hefei_fibre, hefei_frequency_drift, hefei_laser, hefei_link_phase
 
 PERIOD_NS = 362_319  # 2.76 kHz

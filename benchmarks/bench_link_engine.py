@@ -12,7 +12,7 @@ Prints, in one run and on one core (BLAS threads pinned to 1 before numpy loads)
     efficiency per node over the ranges of issue 2, seeded), in points/s and the
     time 10^5 points would take on one core.
 
-Timings only: nothing is asserted. Run: ``PYTHONPATH=src python benchmarks/bench_link_engine.py``.
+Timings only: nothing is asserted. Run: ``PYTHONPATH=src:. python benchmarks/bench_link_engine.py`` (the repository root for ``tests/oracles``).
 """
 
 from __future__ import annotations
@@ -117,8 +117,8 @@ def main() -> int:
 
     # (b) baseline: the Gaussian-state reference on the Hefei point
     try:
-        from metroqnet.link.gaussian_reference import gaussian_joint_probabilities
-    except ImportError as error:  # mpmath is an optional extra
+        from tests.oracles.gaussian_reference import gaussian_joint_probabilities
+    except ImportError as error:  # mpmath is a test dependency; the oracle lives in tests/oracles
         print(f"\n(b) Gaussian-state reference skipped: {error}")
     else:
         hefei = points["hefei2024 alice-bob, 5 us"]

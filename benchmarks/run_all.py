@@ -3,7 +3,8 @@
     python benchmarks/run_all.py            # all of them
     python benchmarks/run_all.py link_engine  # only bench_link_engine.py (names with or without bench_)
 
-The repository's ``src`` is put first on ``PYTHONPATH``, so the benchmarks time this checkout.
+The repository's ``src`` is put first on ``PYTHONPATH``, so the benchmarks time this checkout; the
+repository root follows it, for the test oracles (``tests/oracles``) that some benchmarks compare with.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SOURCE = HERE.parent / "src"
+ROOT = HERE.parent
+SOURCE = ROOT / "src"
 
 
 def select(names: list[str]) -> list[Path]:
@@ -32,7 +34,7 @@ def select(names: list[str]) -> list[Path]:
 
 def main(argv: list[str]) -> int:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SOURCE), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SOURCE), str(ROOT), env.get("PYTHONPATH")]))
     failed = []
     for path in select(argv):
         print(f"=== {path.name}", flush=True)

@@ -9,7 +9,8 @@ import pytest
 from scipy import integrate
 
 from metroqnet.config.errors import ConfigError
-from metroqnet.control import DiurnalTemperature, FrequencyDrift, TemperatureRecord, read_temperature_csv
+from metroqnet.physics.frequency_drift import FrequencyDrift
+from metroqnet.physics.temperature import DiurnalTemperature, TemperatureRecord, read_temperature_csv
 from metroqnet.control.defaults import HEFEI_RUN_H, hefei_frequency_drift
 
 NS_PER_H = 3_600 * 10**9

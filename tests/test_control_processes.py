@@ -13,22 +13,21 @@ import pytest
 from scipy import integrate
 
 from metroqnet.config.errors import ConfigError
-from metroqnet.control import (
+from metroqnet.noise import (
     ALIGN_SAMPLES,
-    FibrePhase,
     IntegratedOUPhase,
-    LaserPhase,
     OrnsteinUhlenbeckPhase,
     PhaseSum,
     PhaseTerm,
     WienerPhase,
-    coherence_time_s,
-    link_phase,
     pooled,
     simulate_chunks,
 )
-from metroqnet.control._scan import decaying_sum, step_growth
-from metroqnet.control._steps import per_step, period_of
+from metroqnet.physics.fibre_phase import FibrePhase
+from metroqnet.physics.laser_phase import LaserPhase, coherence_time_s
+from metroqnet.physics.link_phase import link_phase
+from metroqnet.noise._scan import decaying_sum, step_growth
+from metroqnet.noise._steps import per_step, period_of
 from metroqnet.control.defaults import hefei_fibre, hefei_laser, hefei_link_phase
 
 NS = 10**9
@@ -311,7 +310,7 @@ def trial_times(trials: int) -> np.ndarray:
                                   lambda: pooled(hefei_link_phase(rng=np.random.default_rng(1), duration_h=1.0))])
 @pytest.mark.parametrize("irregular", [False, True])
 def test_chunked_equals_one_shot_bit_for_bit(make, irregular):
-    # Definition (metroqnet.control.processes): the same generator passed on from piece to piece,
+    # Definition (metroqnet.noise.processes): the same generator passed on from piece to piece,
     # the state carried, every piece but the last a multiple of ALIGN_SAMPLES times.
     process = make()
     times = trial_times(30_000)

@@ -22,7 +22,7 @@ from .conftest import HEFEI_LIKE, WEAK_CORNER
 from .strategies import link_points
 
 pytest.importorskip("mpmath")
-from metroqnet.link.gaussian_reference import gaussian_joint_probabilities  # noqa: E402
+from .oracles.gaussian_reference import gaussian_joint_probabilities  # noqa: E402
 
 RELATIVE = 1e-6
 

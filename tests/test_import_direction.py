@@ -18,18 +18,21 @@ SOURCE_ROOT = Path(__file__).resolve().parents[1] / "src" / PACKAGE
 #: Layer -> the layers its modules may import (a layer may always import itself).
 #: ``None`` means any layer except ``cli``. The package root (``metroqnet/__init__.py``) is layer "".
 ALLOWED_IMPORTS: dict[str, frozenset[str] | None] = {
-    "": frozenset(),
+    # The package root is the notebook facade (``import metroqnet as mq``): anything but the CLI.
+    "": None,
     "config": frozenset({"config"}),
-    "physics": frozenset({"config", "physics"}),
+    # Generic noise processes: a kernel that knows no component.
+    "noise": frozenset({"config", "noise"}),
+    "physics": frozenset({"config", "noise", "physics"}),
     "link": frozenset({"config", "physics", "link", "analysis"}),
     # the Monte Carlo sits on the exact engine; it may read the package version (root) for provenance.
     "sampling": frozenset({"", "config", "physics", "link", "analysis", "sampling"}),
-    # The control loops (noise processes, phase loop, calibration) need only configuration checks.
-    "control": frozenset({"config", "control"}),
+    # The control loops (phase loop, frequency calibration) run on the component noise of physics.
+    "control": frozenset({"config", "noise", "physics", "control"}),
     # analysis must run on a lab's counts: never the simulator, the physics, the experiments or the CLI.
     "analysis": frozenset({"analysis"}),
     "experiments": None,
-    "cli": frozenset({"", "config", "physics", "link", "analysis", "sampling", "control", "experiments", "cli"}),
+    "cli": frozenset({"", "config", "noise", "physics", "link", "analysis", "sampling", "control", "experiments", "cli"}),
 }
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from metroqnet.config.errors import ConfigError
-from metroqnet.control.frequency_drift import FrequencyDrift
+from metroqnet.physics.frequency_drift import FrequencyDrift
 from metroqnet.control.phase_loop import FrequencyCalibration, PhaseLoop, PhaseLoopSettings
-from metroqnet.control.temperature import TemperatureRecord
+from metroqnet.physics.temperature import TemperatureRecord
 from metroqnet.experiments.phase_stabilization import (
     constant_offset,
     drift_tracking,

@@ -1,7 +1,7 @@
 """Hefei-like noise processes (Liu et al., Nature 2024), each value tagged from the paper or estimated.
 
 - **Laser** — from the paper: "subkilohertz linewidth" and "the long coherence
-  time of the lasers (about 1 ms)". With τ_c = 1/(πΔν) (:mod:`~metroqnet.control.laser_phase`),
+  time of the lasers (about 1 ms)". With τ_c = 1/(πΔν) (:mod:`~metroqnet.physics.laser_phase`),
   Δν = 1/(π · 1 ms) ≈ 318 Hz per laser.
 - **Fibre** — estimated (the paper gives no fibre-noise figures): 10 km per node
   (SPEC §3: Alice–Bob 12.5 km apart, their 2022 link 20.5 km, so ≈ 10 km each).
@@ -14,7 +14,7 @@
   ~0.01 rad ("the slow fluctuations in the fibre"), so the frequency calibration sees
   mainly Δω·t plus noise that averages out; (iii) over seconds the thermal wander
   covers many 2π, as the unstabilized histogram of Fig. 2b (uniform) needs.
-  Change them freely: :class:`~metroqnet.control.fibre_phase.FibrePhase`.
+  Change them freely: :class:`~metroqnet.physics.fibre_phase.FibrePhase`.
 - **Frequency drift** — from the paper: ≈ 5 kHz over 76 h following Bob's temperature
   (Fig. 2d), "a few kilohertz per day". Estimated split: 4 kHz/K on the default
   synthetic temperature (±0.5 K daily, 0.05 K wander) plus 0.3 kHz/day aging:
@@ -28,12 +28,12 @@ import math
 import numpy as np
 
 from metroqnet.config.errors import ConfigError
-from metroqnet.control.fibre_phase import FibrePhase
-from metroqnet.control.frequency_drift import FrequencyDrift
-from metroqnet.control.laser_phase import LaserPhase
-from metroqnet.control.link_phase import link_phase
-from metroqnet.control.sums import PhaseSum
-from metroqnet.control.temperature import DiurnalTemperature, TemperatureRecord
+from metroqnet.physics.fibre_phase import FibrePhase
+from metroqnet.physics.frequency_drift import FrequencyDrift
+from metroqnet.physics.laser_phase import LaserPhase
+from metroqnet.physics.link_phase import link_phase
+from metroqnet.noise.sums import PhaseSum
+from metroqnet.physics.temperature import DiurnalTemperature, TemperatureRecord
 
 __all__ = [
     "HEFEI_ACOUSTIC_CORRELATION_US",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from metroqnet.config.validation import require_non_negative
-from metroqnet.control.frequency_drift import FrequencyDrift
+from metroqnet.physics.frequency_drift import FrequencyDrift
 from metroqnet.control.phase_loop import FrequencyCalibration, PhaseLoop, PhaseLoopSettings
 
 #: Spawn key of the loop's stream under the run seed (sampler blocks use keys 0, 1, 2, ...).

@@ -43,8 +43,8 @@ import numpy as np
 
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.validation import require_efficiency, require_non_negative, require_positive, require_range
-from metroqnet.control.frequency_drift import FrequencyDrift
-from metroqnet.control.processes import ProcessState
+from metroqnet.physics.frequency_drift import FrequencyDrift
+from metroqnet.noise.processes import ProcessState
 
 NS_PER_US = 1000
 #: Trials of laser and fibre noise simulated per call (the process is independent of the loop).

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from metroqnet.control.defaults import hefei_frequency_drift, hefei_link_phase
-from metroqnet.control.frequency_drift import FrequencyDrift
+from metroqnet.physics.frequency_drift import FrequencyDrift
 from metroqnet.control.phase_loop import (
     FrequencyCalibration,
     PhaseLoop,
@@ -25,8 +25,8 @@ from metroqnet.control.phase_loop import (
     probe_quadrature,
     wrap,
 )
-from metroqnet.control.sums import pooled
-from metroqnet.control.temperature import TemperatureRecord
+from metroqnet.noise.sums import pooled
+from metroqnet.physics.temperature import TemperatureRecord
 
 
 def hefei_noise():

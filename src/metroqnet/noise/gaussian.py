@@ -32,9 +32,9 @@ from numpy.typing import ArrayLike
 
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.validation import require_positive, require_range
-from metroqnet.control._scan import decaying_sum, growth_factors, step_growth
-from metroqnet.control._steps import per_step
-from metroqnet.control.processes import NS_PER_S, ProcessBase, ProcessState, state_values
+from metroqnet.noise._scan import decaying_sum, growth_factors, step_growth
+from metroqnet.noise._steps import per_step
+from metroqnet.noise.processes import NS_PER_S, ProcessBase, ProcessState, state_values
 
 __all__ = ["IntegratedOUPhase", "OrnsteinUhlenbeckPhase", "WienerPhase", "frequencies_hz", "lags_s"]
 

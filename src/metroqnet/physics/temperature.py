@@ -21,7 +21,7 @@ Two sources:
   temperature to ±0.5 K over the day, warmest at 15:00, with a slower ±0.05 K (rms) wander
   over hours. The paper's Fig. 2d only shows that the drift follows Bob's
   temperature; its scale is set with the drift coefficient
-  (:mod:`metroqnet.control.frequency_drift`).
+  (:mod:`metroqnet.physics.frequency_drift`).
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ import numpy as np
 
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.validation import require_non_negative, require_number, require_positive, require_range
-from metroqnet.control._scan import decaying_sum, step_growth
-from metroqnet.control.processes import as_times_ns, require_generator
+from metroqnet.noise._scan import decaying_sum, step_growth
+from metroqnet.noise.processes import as_times_ns, require_generator
 
 __all__ = ["COLUMNS", "DiurnalTemperature", "TemperatureRecord", "read_temperature_csv"]
 

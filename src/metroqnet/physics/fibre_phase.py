@@ -1,6 +1,6 @@
 """A fibre's optical phase: slow thermal wander plus faster acoustic noise.
 
-Two independent Gaussian parts (see :mod:`metroqnet.control.gaussian` for the
+Two independent Gaussian parts (see :mod:`metroqnet.noise.gaussian` for the
 exact discretization):
 
 **Thermal wander** — an integrated Ornstein–Uhlenbeck phase. The phase *rate*
@@ -22,7 +22,7 @@ vibration and sound from ~100 Hz to ~1.6 kHz):
 The fibre's spectrum is S = S_thermal + S_acoustic (:meth:`FibrePhase.psd_rad2_per_hz`)
 and its structure function D = D_thermal + D_acoustic
 (:meth:`FibrePhase.structure_function_rad2`). To change the spectrum, change the
-four parameters, or build any other :class:`~metroqnet.control.sums.PhaseSum` of
+four parameters, or build any other :class:`~metroqnet.noise.sums.PhaseSum` of
 Wiener, OU and integrated-OU parts.
 
 **Length.** :meth:`FibrePhase.for_length` scales with the fibre length L: the
@@ -46,9 +46,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from metroqnet.config.validation import require_non_negative, require_positive, require_range
-from metroqnet.control.gaussian import MAX_AMPLITUDE, IntegratedOUPhase, OrnsteinUhlenbeckPhase
-from metroqnet.control.processes import ProcessBase, ProcessState
-from metroqnet.control.sums import PhaseSum, PhaseTerm
+from metroqnet.noise.gaussian import MAX_AMPLITUDE, IntegratedOUPhase, OrnsteinUhlenbeckPhase
+from metroqnet.noise.processes import ProcessBase, ProcessState
+from metroqnet.noise.sums import PhaseSum, PhaseTerm
 
 __all__ = ["FibrePhase"]
 

@@ -2,12 +2,12 @@
 
     Δφ_XY(t) = φ_laser,x(t) − φ_laser,y(t) + φ_fibre,x(t) − φ_fibre,y(t) + 2π ∫ Δf dt
 
-with Δf = f_x − f_y the lasers' frequency offset (:class:`~metroqnet.control.frequency_drift.FrequencyDrift`).
+with Δf = f_x − f_y the lasers' frequency offset (:class:`~metroqnet.physics.frequency_drift.FrequencyDrift`).
 Each part keeps its own state (``state.parts``, in the order of :data:`TERMS`). Use
-:meth:`~metroqnet.control.sums.PhaseSum.simulate_terms` for the parts apart (for links that
+:meth:`~metroqnet.noise.sums.PhaseSum.simulate_terms` for the parts apart (for links that
 share a node, simulate each node's parts once this way and form every link's difference
 from them: separate link sums would draw independent node phases), and
-:func:`~metroqnet.control.sums.pooled` for a faster process with the same
+:func:`~metroqnet.noise.sums.pooled` for a faster process with the same
 distribution of Δφ (one laser term, one thermal and one acoustic term).
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from metroqnet.control.sums import PhaseSum, PhaseTerm
+from metroqnet.noise.sums import PhaseSum, PhaseTerm
 
 __all__ = ["TERMS", "link_phase"]
 

@@ -37,7 +37,7 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 
 from metroqnet.config.errors import ConfigError
-from metroqnet.control._scan import ALIGN_SAMPLES, SLICE_SAMPLES
+from metroqnet.noise._scan import ALIGN_SAMPLES, SLICE_SAMPLES
 
 __all__ = [
     "ALIGN_SAMPLES",

@@ -8,7 +8,7 @@ two nodes' lasers, Δf = f_x − f_y, is
 
     Δf(t) = offset_khz + coefficient_khz_per_k · (T(t) − T_ref) + aging_khz_per_day · t_days
 
-with T the temperature record (:mod:`metroqnet.control.temperature`), T_ref its first
+with T the temperature record (:mod:`metroqnet.physics.temperature`), T_ref its first
 temperature unless given (so Δf starts at ``offset_khz``: the one-off calibration),
 and t_days the time since t = 0 in days. The phase it adds to the link,
 
@@ -33,8 +33,8 @@ import numpy as np
 
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.validation import require_number, require_range
-from metroqnet.control.processes import NS_PER_S, ProcessBase, ProcessState
-from metroqnet.control.temperature import ABSOLUTE_ZERO_C, TemperatureRecord
+from metroqnet.noise.processes import NS_PER_S, ProcessBase, ProcessState
+from metroqnet.physics.temperature import ABSOLUTE_ZERO_C, TemperatureRecord
 
 __all__ = ["FrequencyDrift"]
 

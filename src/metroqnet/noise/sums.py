@@ -26,8 +26,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from metroqnet.config.errors import ConfigError
-from metroqnet.control.gaussian import IntegratedOUPhase, OrnsteinUhlenbeckPhase, WienerPhase, frequencies_hz, lags_s
-from metroqnet.control.processes import ProcessBase, ProcessState, slices, start_run
+from metroqnet.noise.gaussian import IntegratedOUPhase, OrnsteinUhlenbeckPhase, WienerPhase, frequencies_hz, lags_s
+from metroqnet.noise.processes import ProcessBase, ProcessState, slices, start_run
 
 __all__ = ["PhaseSum", "PhaseTerm", "pooled"]
 

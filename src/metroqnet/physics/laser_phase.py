@@ -25,8 +25,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from metroqnet.config.validation import require_positive, require_range
-from metroqnet.control.gaussian import MAX_AMPLITUDE, WienerPhase
-from metroqnet.control.processes import ProcessBase, ProcessState
+from metroqnet.noise.gaussian import MAX_AMPLITUDE, WienerPhase
+from metroqnet.noise.processes import ProcessBase, ProcessState
 
 __all__ = ["LaserPhase", "coherence_time_s", "linewidth_hz_for_coherence_time"]
 
