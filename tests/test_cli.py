@@ -22,6 +22,7 @@ from metroqnet.physics.mapping import link_parameters
 
 FIGURE_KEYS = {
     "p00", "p01", "p10", "p11", "E", "d", "concurrence", "atomic_concurrence",
+    "d_general", "concurrence_general", "atomic_concurrence_general",
     "zz", "xx", "yy", "fidelity", "pme_probability",
 }
 TOP_KEYS = {"herald_probability", "herald_probability_plus", "herald_probability_minus", "plus", "minus"}

@@ -12,8 +12,8 @@ from metroqnet.cli.durations import parse_duration_s
 from metroqnet.cli.main import main
 
 HEFEI = ["simulate", "--preset", "hefei2024", "--nodes", "alice,bob"]
-FIGURES = {"p00", "p01", "p10", "p11", "E", "d", "concurrence", "atomic_concurrence", "zz", "xx", "yy", "fidelity",
-           "pme_probability"}
+FIGURES = {"p00", "p01", "p10", "p11", "E", "d", "concurrence", "atomic_concurrence", "d_general",
+           "concurrence_general", "atomic_concurrence_general", "zz", "xx", "yy", "fidelity", "pme_probability"}
 
 
 def run(argv, capsys):

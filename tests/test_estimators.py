@@ -1,4 +1,4 @@
-"""SPEC §2.6 estimators on hand-built outcome tables (independent of any engine)."""
+"""The estimators of docs/link_model.md on hand-built outcome tables (independent of any engine)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ def test_ideal_state_gives_unit_figures(sign, name):
     assert (figures.p01, figures.p10, figures.p00, figures.p11) == (0.5, 0.5, 0.0, 0.0)
     assert figures.zz == -1.0 and figures.xx == sign and figures.E == sign
     assert figures.d == 0.5 and figures.concurrence == 1.0 and figures.atomic_concurrence == 1.0
+    assert figures.d_general == 0.5 and figures.concurrence_general == 1.0 and figures.atomic_concurrence_general == 1.0
     assert figures.fidelity == 1.0 and figures.pme_probability == 1.0
 
 
@@ -59,6 +60,65 @@ def test_concurrence_formula_on_a_vacuum_heavy_state():
     # Z table has no single-click-per-node event with a V click, only H-H: <ZZ> = +1.
     assert figures.zz == pytest.approx(1.0)
     assert figures.fidelity == pytest.approx((1 - 1 + 0.5 + 0.5) / 4)
+
+
+def unbalanced_tables() -> dict[str, np.ndarray]:
+    """p00 = 0.50, p01 = 0.10, p10 = 0.35, p11 = 0.05 (p10 = 3.5 p01); X and Y: E = 0.8."""
+    z = table({(NO_CLICK, NO_CLICK): 0.50, (NO_CLICK, PLUS_ONLY): 0.10, (PLUS_ONLY, NO_CLICK): 0.35, (PLUS_ONLY, PLUS_ONLY): 0.05})
+    x = table({(PLUS_ONLY, PLUS_ONLY): 0.45, (MINUS_ONLY, MINUS_ONLY): 0.45, (PLUS_ONLY, MINUS_ONLY): 0.05, (MINUS_ONLY, PLUS_ONLY): 0.05})
+    return {"Z": z, "X": x, "Y": x}
+
+
+def test_general_bound_on_an_unbalanced_state():
+    # Written out from docs/link_model.md: |d| >= |E| (sqrt(p01 p10) + sqrt(p00 p11)), C_g = max(0, 2|d_g| - 2 sqrt(p00 p11)).
+    figures = entanglement_figures(unbalanced_tables(), sign="plus", read_efficiency_x=1.0, read_efficiency_y=1.0)
+    assert figures.E == pytest.approx(0.8)
+    d_general = 0.8 * (math.sqrt(0.10 * 0.35) + math.sqrt(0.50 * 0.05))
+    assert figures.d_general == pytest.approx(d_general, rel=1e-12)
+    assert figures.concurrence_general == pytest.approx(2 * d_general - 2 * math.sqrt(0.50 * 0.05), rel=1e-12)
+    # The paper's figures are unchanged beside them, and larger here (0.225 > sqrt(0.035) = 0.187).
+    d = (0.10 + 0.35 + 2 * math.sqrt(0.50 * 0.05)) * 0.8 / 2
+    assert figures.d == pytest.approx(d, rel=1e-12)
+    assert figures.concurrence == pytest.approx(2 * d - 2 * math.sqrt(0.50 * 0.05), rel=1e-12)
+    assert figures.d_general < figures.d
+    # With η = 1 nothing is deducted: the atomic figures equal the detected ones.
+    assert figures.atomic_concurrence_general == pytest.approx(figures.concurrence_general, rel=1e-12)
+    assert figures.atomic_concurrence == pytest.approx(figures.concurrence, rel=1e-12)
+
+
+def test_general_bound_uses_the_magnitude_of_e():
+    # A minus herald's E < 0: d_general >= 0 from |E|.
+    tables = unbalanced_tables()
+    tables["X"] = tables["X"][:, [0, 2, 1, 3]]  # swap Y's + and - ports: E = -0.8
+    figures = entanglement_figures(tables, sign="minus", read_efficiency_x=1.0, read_efficiency_y=1.0)
+    assert figures.E == pytest.approx(-0.8)
+    assert figures.d_general == pytest.approx(0.8 * (math.sqrt(0.10 * 0.35) + math.sqrt(0.50 * 0.05)), rel=1e-12)
+
+
+def test_atomic_concurrence_general_inverts_the_read_loss_map():
+    # Loss map inverted by hand with D = d_general / sqrt(η_X η_Y), as for atomic_concurrence.
+    eta_x, eta_y = 0.6, 0.4
+    figures = entanglement_figures(unbalanced_tables(), sign="plus", read_efficiency_x=eta_x, read_efficiency_y=eta_y)
+    P11 = 0.05 / (eta_x * eta_y)
+    P10 = (0.35 - eta_x * (1 - eta_y) * P11) / eta_x
+    P01 = (0.10 - eta_y * (1 - eta_x) * P11) / eta_y
+    P00 = 1 - P01 - P10 - P11
+    D_general = 0.8 * (math.sqrt(0.10 * 0.35) + math.sqrt(0.50 * 0.05)) / math.sqrt(eta_x * eta_y)
+    expected = 2 * D_general - 2 * math.sqrt(max(P00, 0) * max(P11, 0))
+    assert expected > 0
+    assert figures.atomic_concurrence_general == pytest.approx(expected, rel=1e-12)
+    D = (0.10 + 0.35 + 2 * math.sqrt(0.50 * 0.05)) * 0.8 / 2 / math.sqrt(eta_x * eta_y)
+    assert figures.atomic_concurrence == pytest.approx(2 * D - 2 * math.sqrt(P00 * P11), rel=1e-12)
+
+
+def test_general_concurrence_is_clipped_at_zero():
+    # E = 0.2: 2|d_g| = 0.4 (sqrt(0.035) + sqrt(0.025)) = 0.138 < 2 sqrt(p00 p11) = 0.316.
+    tables = unbalanced_tables()
+    tables["X"] = table({(PLUS_ONLY, PLUS_ONLY): 0.3, (MINUS_ONLY, MINUS_ONLY): 0.3, (PLUS_ONLY, MINUS_ONLY): 0.2, (MINUS_ONLY, PLUS_ONLY): 0.2})
+    figures = entanglement_figures(tables, sign="plus", read_efficiency_x=1.0, read_efficiency_y=1.0)
+    assert figures.E == pytest.approx(0.2)
+    assert figures.d_general == pytest.approx(0.2 * (math.sqrt(0.10 * 0.35) + math.sqrt(0.50 * 0.05)), rel=1e-12)
+    assert figures.concurrence_general == 0.0 and figures.atomic_concurrence_general == 0.0
 
 
 def test_concurrence_is_clipped_at_zero():

@@ -4,7 +4,10 @@
     hand: a proportion of n multinomial events has Var = p(1-p)/n; a
     correlator E = (N++ + N-- - N+- - N-+)/M over M single-click events is a
     mean of M ±1 values, so Var = (1-E²)/M; F = (1 - ZZ + s XX + s YY)/4 over
-    independent tables has Var = (Var ZZ + Var XX + Var YY)/16. The errors are
+    independent tables has Var = (Var ZZ + Var XX + Var YY)/16. A function h of
+    the four p_ij of a Z table of n events has Var = (Σ p_ij h_ij² − (Σ p_ij h_ij)²)/n
+    with h_ij = ∂h/∂p_ij; for the general bound's g = √(p01 p10) + √(p00 p11)
+    this is (1/4 − g²)/n, and d_general = |E| g adds g² Var E. The errors are
     evaluated at the Jeffreys-regularized fractions (every one of a table's 16
     cells + 1/2, total n + 8), so p and E in these formulas are those fractions,
     and M = n · (regularized single-click fraction).
@@ -13,6 +16,8 @@
     tests/conftest.py. The spread of each estimate over the samples must match
     the mean reported standard error within 20% (two-sided), and the mean
     estimate must lie within 5 standard errors of the mean of the exact value.
+    The general-bound figures are checked the same way at an unbalanced point
+    (read efficiencies 0.5/0.15), where they differ from the paper's.
 """
 
 from __future__ import annotations
@@ -126,7 +131,10 @@ def test_without_read_efficiencies_atomic_concurrence_is_omitted_with_a_note():
     analysis = analyze_counts(hand_record())
     assert "atomic_concurrence" not in analysis.figures["plus"]
     assert "atomic_concurrence" not in analysis.as_dict()["plus"]
-    assert any("atomic_concurrence omitted" in note and "read_efficiency" in note for note in analysis.notes)
+    assert "atomic_concurrence_general" not in analysis.figures["plus"]
+    assert "concurrence_general" in analysis.figures["plus"] and "d_general" in analysis.figures["plus"]
+    assert any("atomic_concurrence and atomic_concurrence_general omitted" in note and "read_efficiency" in note
+               for note in analysis.notes)
     assert any("no repetition_rate_hz" in note for note in analysis.notes)
 
 
@@ -155,6 +163,98 @@ def test_clipped_concurrence_reports_the_error_of_the_unclipped_value():
     unclipped = 2 * plus["d"] - 2 * math.sqrt(plus["p00"] * plus["p11"])
     assert unclipped < 0 and value == 0.0 and error > 0
     assert any("concurrence = 0" in note and f"{unclipped:.6g}" in note for note in analysis.notes)
+    # The general bound's C is clipped too, and carries the closed-form error of its unclipped value.
+    value, error = analysis.estimate("concurrence_general", "plus")
+    unclipped = 2 * plus["d_general"] - 2 * math.sqrt(plus["p00"] * plus["p11"])
+    assert unclipped < 0 and value == 0.0
+    assert error == pytest.approx(general_concurrence_error(weak_x), rel=1e-6)
+    assert any(note.startswith("plus: concurrence_general = 0") and f"{unclipped:.6g}" in note
+               for note in analysis.notes)
+
+
+def regularized_populations(cells) -> dict[str, float]:
+    """p_ij of Z_CELLS-like counts at the regularized fractions (each p_ij gathers 4 cells + 1/2)."""
+    n = sum(cells.values())
+    h_clicked = (P, BOTH)
+    counts = {"p00": 0, "p01": 0, "p10": 0, "p11": 0}
+    for (a, b), k in cells.items():
+        counts[f"p{int(a in h_clicked)}{int(b in h_clicked)}"] += k
+    return {name: (k + 4 * HALF) / (n + 16 * HALF) for name, k in counts.items()}
+
+
+def general_concurrence_error(x_cells) -> float:
+    """Closed-form stderr of 2|E| g - 2√(p00 p11) for Z_CELLS and the given X table (docstring (a))."""
+    p = regularized_populations(Z_CELLS)
+    _, s_e = correlator_and_error(x_cells)
+    same = x_cells.get((P, P), 0) + x_cells.get((M, M), 0)
+    different = x_cells.get((P, M), 0) + x_cells.get((M, P), 0)
+    e = abs(same - different) / (same + different + 4 * HALF)
+    g = math.sqrt(p["p01"] * p["p10"]) + math.sqrt(p["p00"] * p["p11"])
+    h = 2 * e * g - 2 * math.sqrt(p["p00"] * p["p11"])
+    # h_01 = E √(p10/p01), h_00 = (E - 1) √(p11/p00), ...: Σ p h_ij² = E²(p01 + p10) + (E - 1)²(p00 + p11), Σ p h_ij = h.
+    variance_z = (e**2 * (p["p01"] + p["p10"]) + (e - 1) ** 2 * (p["p00"] + p["p11"]) - h**2) / 1000
+    return math.sqrt((2 * g * s_e) ** 2 + variance_z)
+
+
+def test_general_bound_errors_have_closed_forms():
+    analysis = analyze_counts(hand_record())
+    e, s_e = correlator_and_error(X_CELLS)
+    e_regularized = (550 - 100) / (650 + 4 * HALF)  # ++ and -- 550, +- and -+ 100
+    p = regularized_populations(Z_CELLS)
+    g = math.sqrt(p["p01"] * p["p10"]) + math.sqrt(p["p00"] * p["p11"])
+    d_general = e * (math.sqrt(0.165 * 0.18) + math.sqrt(0.64 * 0.015))
+    error = math.sqrt((g * s_e) ** 2 + e_regularized**2 * (0.25 - g**2) / 1000)
+    assert analysis.estimate("d_general", "plus") == pytest.approx((d_general, error), rel=1e-6)
+    concurrence = 2 * d_general - 2 * math.sqrt(0.64 * 0.015)
+    assert concurrence > 0
+    assert analysis.estimate("concurrence_general", "plus") == pytest.approx(
+        (concurrence, general_concurrence_error(X_CELLS)), rel=1e-6)
+
+
+def test_concurrence_errors_at_e_zero_include_the_error_of_e():
+    # E = 0 exactly sits on the |E| kink: both C's are clipped at 0, and the stderr of the unclipped
+    # 2|E| g - 2√(p00 p11) must still carry 2 g · stderr(E) (|E| taken on the + side, not a flat |.|).
+    zero_x = {(P, P): 150, (M, M): 150, (P, M): 150, (M, P): 150}
+    counts = hand_record().counts.copy()
+    counts[0, 1] = 0
+    for (a, b), n in zero_x.items():
+        counts[0, 1, a, b] = n
+    analysis = analyze_counts(CountRecord(link="ab", counts=counts, trials_per_basis=[TRIALS] * 3))
+    assert analysis.figures["plus"]["E"] == 0.0
+    assert analysis.estimate("concurrence_general", "plus") == pytest.approx((0.0, general_concurrence_error(zero_x)),
+                                                                             rel=1e-6)
+    # The paper's C: the same with g replaced by (p01 + p10 + 2√(p00 p11))/2 (at E = 0 the Z part is alike).
+    p = regularized_populations(Z_CELLS)
+    _, s_e = correlator_and_error(zero_x)
+    bound = (p["p01"] + p["p10"] + 2 * math.sqrt(p["p00"] * p["p11"])) / 2
+    variance_z = (p["p00"] + p["p11"] - 4 * p["p00"] * p["p11"]) / 1000
+    expected = math.sqrt((2 * bound * s_e) ** 2 + variance_z)
+    assert analysis.estimate("concurrence", "plus") == pytest.approx((0.0, expected), rel=1e-6)
+
+
+def test_general_bound_errors_do_not_depend_on_the_sign_of_e():
+    # |E| is differentiated on the side of E's observed sign: mirroring E leaves values and errors as they are.
+    record = hand_record(read_efficiency_x=0.5, read_efficiency_y=0.4)
+    counts = record.counts.copy()
+    counts[0, 1] = counts[0, 1][:, [0, 2, 1, 3]]  # swap Y's + and - ports in X: E changes sign
+    mirrored = analyze_counts(CountRecord(link="ab", counts=counts, trials_per_basis=[TRIALS] * 3,
+                                          read_efficiency_x=0.5, read_efficiency_y=0.4))
+    analysis = analyze_counts(record)
+    assert mirrored.figures["plus"]["E"] == pytest.approx(-analysis.figures["plus"]["E"])
+    for name in ("d_general", "concurrence_general", "atomic_concurrence_general"):
+        value, error = analysis.estimate(name, "plus")
+        assert value > 0 and error > 0
+        assert mirrored.estimate(name, "plus") == pytest.approx((value, error), rel=1e-9)
+
+
+def test_no_p01_events_is_flagged():
+    counts = hand_record().counts.copy()
+    counts[0, 0, N, P] = counts[0, 0, M, P] = 0  # the p01 cells of Z_CELLS
+    analysis = analyze_counts(CountRecord(link="ab", counts=counts, trials_per_basis=[TRIALS] * 3))
+    assert analysis.figures["plus"]["p01"] == 0.0
+    assert analysis.figures["plus"]["d_general"] == pytest.approx(
+        analysis.figures["plus"]["E"] * math.sqrt(analysis.figures["plus"]["p00"] * analysis.figures["plus"]["p11"]))
+    assert any(note.startswith("plus: p01 or p10 = 0") for note in analysis.notes)
 
 
 def test_no_p11_events_is_flagged():
@@ -212,14 +312,11 @@ def assert_covered(label, values, errors, exact):
     assert abs(offset) < 5 * spread / math.sqrt(len(values)), f"{label}: mean off the exact value by {offset:.3g}"
 
 
-def test_standard_errors_cover_the_spread_of_seeded_samples():
-    params = LinkParameters.from_mapping({**HEFEI_LIKE, "repetition_rate_hz": RATE_HZ})
-    exact = evaluate_link(params)
+def seeded_estimates(params: LinkParameters, keys, seed: int) -> dict:
+    """(values, errors) of each (sign, name) over SAMPLES multinomial samples of the exact tables."""
     tables = joint_tables(params).tables
     cells = {basis: np.concatenate([tables[sign][basis].ravel() for sign in HERALD_SIGNS]) for basis in BASES}
-    rng = np.random.default_rng(20240503)
-    keys = [(sign, name) for sign in HERALD_SIGNS for name in CHECKED] + [(None, "herald_probability"),
-                                                                          (None, "pme_rate_hz")]
+    rng = np.random.default_rng(seed)
     estimates = {key: ([], []) for key in keys}
     for _ in range(SAMPLES):
         counts = np.zeros(COUNT_SHAPE, dtype=np.int64)
@@ -235,11 +332,40 @@ def test_standard_errors_cover_the_spread_of_seeded_samples():
             value, error = analysis.estimate(name, sign)
             estimates[sign, name][0].append(value)
             estimates[sign, name][1].append(error)
+    return estimates
+
+
+def test_standard_errors_cover_the_spread_of_seeded_samples():
+    params = LinkParameters.from_mapping({**HEFEI_LIKE, "repetition_rate_hz": RATE_HZ})
+    exact = evaluate_link(params)
+    keys = [(sign, name) for sign in HERALD_SIGNS for name in CHECKED] + [(None, "herald_probability"),
+                                                                          (None, "pme_rate_hz")]
+    estimates = seeded_estimates(params, keys, seed=20240503)
     exact_values = {key: getattr(exact.figures[key[0]], key[1]) for key in keys if key[0] is not None}
     exact_values[None, "herald_probability"] = exact.herald_probability
     exact_values[None, "pme_rate_hz"] = exact.pme_rate_hz
     for key in keys:
         assert_covered(f"{key[0] or 'link'} {key[1]}", *estimates[key], exact_values[key])
+
+
+def test_general_bound_errors_cover_the_spread_on_an_unbalanced_link():
+    # Read efficiencies 0.5/0.15 (p10 ≈ 3.3 p01): the general bound's figures differ from the paper's
+    # (C~ 0.56 against 0.66), so their own errors are checked, well away from the max(0, ·) kink.
+    params = LinkParameters.from_mapping({**HEFEI_LIKE, "repetition_rate_hz": RATE_HZ}).replace(
+        read_efficiency_x=0.5, read_efficiency_y=0.15, probe_mean_photon_number_x=0.05,
+        probe_mean_photon_number_y=0.015,
+    )
+    exact = evaluate_link(params)
+    for figures in exact.figures.values():
+        assert figures.p10 > 3 * figures.p01
+        assert figures.atomic_concurrence_general < figures.atomic_concurrence - 0.05
+    names = ("d_general", "concurrence_general", "atomic_concurrence_general")
+    keys = [(sign, name) for sign in HERALD_SIGNS for name in names]
+    estimates = seeded_estimates(params, keys, seed=20240504)
+    for sign, name in keys:
+        errors = estimates[sign, name][1]
+        assert getattr(exact.figures[sign], name) > 10 * np.mean(errors)  # far from the kink
+        assert_covered(f"{sign} {name}", *estimates[sign, name], getattr(exact.figures[sign], name))
 
 
 def test_background_run_gives_noise_fraction_and_snr():

@@ -1,4 +1,4 @@
-"""SPEC §2.6 estimators: from per-basis outcome tables of one herald sign to entanglement figures.
+"""The estimators of docs/link_model.md: from per-basis outcome tables of one herald sign to entanglement figures.
 
 A table is ``table[a, b]`` over the click patterns of node X (a) and node Y (b)
 (see :mod:`metroqnet.analysis.outcomes`). Tables may hold probabilities or
@@ -25,7 +25,13 @@ class UndefinedEstimate(ValueError):
 
 @dataclass(frozen=True)
 class EntanglementFigures:
-    """Figures of one herald sign (SPEC §2.6); names match the JSON output."""
+    """Figures of one herald sign (the estimators of docs/link_model.md); names match the JSON output.
+
+    ``d``, ``concurrence`` and ``atomic_concurrence`` use the paper's coherence bound, which
+    assumes p01 ≈ p10 and overstates the coherence on unbalanced links (C̃ can exceed 1);
+    ``d_general``, ``concurrence_general`` and ``atomic_concurrence_general`` use the bound
+    that always holds (equal to the paper's when p01 = p10).
+    """
 
     p00: float
     p01: float
@@ -35,6 +41,9 @@ class EntanglementFigures:
     d: float
     concurrence: float
     atomic_concurrence: float
+    d_general: float
+    concurrence_general: float
+    atomic_concurrence_general: float
     zz: float
     xx: float
     yy: float
@@ -100,14 +109,28 @@ def pme_probability(tables: Mapping[str, np.ndarray]) -> float:
 
 
 def coherence_bound(populations: Mapping[str, float], correlation: float) -> float:
-    """|d| >= (p01 + p10 + 2 sqrt(p00 p11)) |E| / 2."""
+    """|d| >= (p01 + p10 + 2 sqrt(p00 p11)) |E| / 2: the paper's bound (it assumes p01 ≈ p10)."""
     p = populations
     return _value(0.5 * (p["p01"] + p["p10"] + 2.0 * np.sqrt(p["p00"] * p["p11"])) * np.abs(correlation))
 
 
-def unclipped_concurrence(populations: Mapping[str, float], coherence: float) -> float:
-    """2|d| - 2 sqrt(p00 p11): the concurrence before the max(0, ·) (negative: no entanglement shown)."""
-    return _value(2.0 * np.abs(coherence) - 2.0 * np.sqrt(populations["p00"] * populations["p11"]))
+def general_coherence_bound(populations: Mapping[str, float], correlation: float) -> float:
+    """|d| >= |E| (sqrt(p01 p10) + sqrt(p00 p11)): holds on unbalanced links too.
+
+    Equal to :func:`coherence_bound` when p01 = p10 and never larger (√(p01 p10) ≤ (p01 + p10)/2).
+    """
+    p = populations
+    return _value((np.sqrt(p["p01"] * p["p10"]) + np.sqrt(p["p00"] * p["p11"])) * np.abs(correlation))
+
+
+def unclipped_concurrence(populations: Mapping[str, float], coherence: float, *, unfold: bool = False) -> float:
+    """2|d| - 2 sqrt(p00 p11): the concurrence before the max(0, ·) (negative: no entanglement shown).
+
+    ``unfold=True`` takes ``coherence`` as |d| already unfolded on one side of the |E| kink
+    (for differentiation; at E = 0 a central difference of |d| would see no slope in E).
+    """
+    magnitude = coherence if unfold else np.abs(coherence)
+    return _value(2.0 * magnitude - 2.0 * np.sqrt(populations["p00"] * populations["p11"]))
 
 
 def concurrence(populations: Mapping[str, float], coherence: float) -> float:
@@ -132,7 +155,7 @@ def _read_efficiencies(eta_x: float, eta_y: float) -> tuple[float, float]:
 def atomic_populations(
     populations: Mapping[str, float], *, read_efficiency_x: float, read_efficiency_y: float
 ) -> dict[str, float]:
-    """P_ij of the atoms: the read-out loss map of SPEC §2.4 inverted with the known read efficiencies."""
+    """P_ij of the atoms: the read-out loss map (docs/link_model.md) inverted with the known read efficiencies."""
     eta_x, eta_y = _read_efficiencies(read_efficiency_x, read_efficiency_y)
     p = populations
     big_p11 = p["p11"] / (eta_x * eta_y)
@@ -149,19 +172,32 @@ def atomic_coherence(coherence: float, *, read_efficiency_x: float, read_efficie
 
 
 def unclipped_atomic_concurrence(
-    populations: Mapping[str, float], coherence: float, *, read_efficiency_x: float, read_efficiency_y: float
+    populations: Mapping[str, float],
+    coherence: float,
+    *,
+    read_efficiency_x: float,
+    read_efficiency_y: float,
+    unfold: bool = False,
 ) -> float:
-    """2|D| - 2 sqrt(max(P00, 0) max(P11, 0)): C̃ before the max(0, ·)."""
+    """2|D| - 2 sqrt(max(P00, 0) max(P11, 0)): C̃ before the max(0, ·).
+
+    ``unfold`` as in :func:`unclipped_concurrence`.
+    """
     etas = {"read_efficiency_x": read_efficiency_x, "read_efficiency_y": read_efficiency_y}
     big_p = atomic_populations(populations, **etas)
     big_d = atomic_coherence(coherence, **etas)
-    return _value(2.0 * np.abs(big_d) - 2.0 * np.sqrt(np.maximum(big_p["p00"], 0.0) * np.maximum(big_p["p11"], 0.0)))
+    magnitude = big_d if unfold else np.abs(big_d)
+    return _value(2.0 * magnitude - 2.0 * np.sqrt(np.maximum(big_p["p00"], 0.0) * np.maximum(big_p["p11"], 0.0)))
 
 
 def atomic_concurrence(
     populations: Mapping[str, float], coherence: float, *, read_efficiency_x: float, read_efficiency_y: float
 ) -> float:
-    """C̃: invert the read-out loss map with the known read efficiencies (SPEC §2.6)."""
+    """C̃: invert the read-out loss map with the known read efficiencies (docs/link_model.md, estimators).
+
+    ``coherence`` is d of either bound: ``d`` gives ``atomic_concurrence``, ``d_general``
+    gives ``atomic_concurrence_general``.
+    """
     return _value(
         np.maximum(
             0.0,
@@ -181,7 +217,7 @@ def pme_fidelity(zz: float, xx: float, yy: float, *, sign: str) -> float:
 def entanglement_figures(
     tables: Mapping[str, np.ndarray], *, sign: str, read_efficiency_x: float, read_efficiency_y: float
 ) -> EntanglementFigures:
-    """All SPEC §2.6 figures of one herald sign from its Z, X and Y tables.
+    """All figures of one herald sign (the estimators of docs/link_model.md) from its Z, X and Y tables.
 
     ``pme_probability`` is the probability, given the herald, of exactly one
     click at each node, averaged over the three bases with equal weight (a run
@@ -193,14 +229,17 @@ def entanglement_figures(
     populations = z_populations(tables["Z"])
     zz, xx, yy = (single_click_correlator(tables[b], b) for b in BASES)
     d = coherence_bound(populations, xx)
+    d_general = general_coherence_bound(populations, xx)
+    etas = {"read_efficiency_x": read_efficiency_x, "read_efficiency_y": read_efficiency_y}
     return EntanglementFigures(
         **populations,
         E=xx,
         d=d,
         concurrence=concurrence(populations, d),
-        atomic_concurrence=atomic_concurrence(
-            populations, d, read_efficiency_x=read_efficiency_x, read_efficiency_y=read_efficiency_y
-        ),
+        atomic_concurrence=atomic_concurrence(populations, d, **etas),
+        d_general=d_general,
+        concurrence_general=concurrence(populations, d_general),
+        atomic_concurrence_general=atomic_concurrence(populations, d_general, **etas),
         zz=zz,
         xx=xx,
         yy=yy,

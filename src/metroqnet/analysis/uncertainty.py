@@ -1,4 +1,4 @@
-"""Entanglement figures with standard errors from a count record (SPEC §2.6).
+"""Entanglement figures with standard errors from a count record (the estimators of docs/link_model.md).
 
 Method — first-order error propagation (the delta method) of counting statistics:
 
@@ -13,10 +13,13 @@ Method — first-order error propagation (the delta method) of counting statisti
   jointly trinomial); to first order they are uncorrelated with the fractions
   within the tables, so the PME rate combines both sources as independent.
 * Rates are probabilities times the repetition rate, which is taken as exact.
-* Kinks: C and C̃ are max(0, ·). Where an estimate is 0 its standard error is
-  that of the unclipped quantity (2|d| − 2√(p00 p11), resp. its atomic
-  version), and a note says so and gives the unclipped value. |E| in d is
-  differentiated on the side of the observed sign of E.
+* Kinks: C and C̃ are max(0, ·), and so are their general-bound versions
+  (``concurrence_general``, ``atomic_concurrence_general``). Where an estimate
+  is 0 its standard error is that of the unclipped quantity (2|d| − 2√(p00 p11),
+  resp. its atomic version, with d or d_general), and a note says so and gives
+  the unclipped value. |E| in d and in d_general, and in the C's built from
+  them, is differentiated on the side of the observed sign of E (at E = 0 the
+  + side, so the error of E still enters).
 
 First order means: valid when the counts each figure rests on are large
 (tens of events in the rarest cell that matters, e.g. p11's); with a handful
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from functools import partial
 from types import MappingProxyType
 
 import numpy as np
@@ -39,6 +43,7 @@ from metroqnet.analysis.estimators import (
     atomic_populations,
     coherence_bound,
     concurrence,
+    general_coherence_bound,
     pme_fidelity,
     pme_per_trial,
     pme_probability,
@@ -56,7 +61,8 @@ STDERR_METHOD = (
     "delta method: multinomial covariance (diag(p) - p p^T)/n of each herald-sign/basis table "
     "(independent tables; p and the gradients taken at the cell fractions with 1/2 added to every "
     "cell, so sparse tables do not report zero errors), binomial herald probabilities over all trials, gradients by central "
-    "differences of the SPEC 2.6 estimators; clipped C, C~ = 0 carry the stderr of the unclipped value"
+    "differences of the estimators of docs/link_model.md; clipped C, C~ (and their _general versions) = 0 carry "
+    "the stderr of the unclipped value"
 )
 
 
@@ -66,7 +72,7 @@ class CountAnalysis:
 
     ``estimates``/``stderr``: herald probabilities (total, plus, minus) and, with
     a repetition rate, ``entangling_rate_hz`` and ``pme_rate_hz``.
-    ``figures[sign]``/``figures_stderr[sign]``: the SPEC §2.6 figures that the
+    ``figures[sign]``/``figures_stderr[sign]``: the figures of docs/link_model.md that the
     counts define (an undefined or unavailable one is absent and ``notes`` says why).
     """
 
@@ -136,7 +142,8 @@ def _sign_figures(
     """The defined figures of one sign (in ``FIGURE_NAMES`` order) and why the others are not.
 
     With ``e_sign`` the kinked figures are given in their smooth form for
-    differentiation: d unfolded on the side of E's observed sign, C and C̃ unclipped.
+    differentiation: d and d_general unfolded on the side of E's observed sign, C and C̃
+    (of both bounds) unclipped.
     """
     out: dict[str, float] = {}
     missing: list[str] = []
@@ -156,14 +163,20 @@ def _sign_figures(
     if populations is not None and xx is not None:
         if e_sign is None:
             d = coherence_bound(populations, xx)
-            out.update(E=xx, d=d, concurrence=concurrence(populations, d))
-            if etas is not None:
-                out["atomic_concurrence"] = attempt(lambda: atomic_concurrence(populations, d, **etas))
+            d_general = general_coherence_bound(populations, xx)
+            clip, atomic = concurrence, atomic_concurrence
         else:
             d = coherence_bound(populations, 1.0) * xx * e_sign
-            out.update(E=xx, d=d, concurrence=unclipped_concurrence(populations, d))
-            if etas is not None:
-                out["atomic_concurrence"] = attempt(lambda: unclipped_atomic_concurrence(populations, d, **etas))
+            d_general = general_coherence_bound(populations, 1.0) * xx * e_sign
+            # unfold: d is already |d| on E's side; abs() would put the kink back at E = 0.
+            clip = partial(unclipped_concurrence, unfold=True)
+            atomic = partial(unclipped_atomic_concurrence, unfold=True)
+        out.update(E=xx, d=d, concurrence=clip(populations, d),
+                   d_general=d_general, concurrence_general=clip(populations, d_general))
+        if etas is not None:
+            out["atomic_concurrence"] = attempt(lambda: atomic(populations, d, **etas))
+            if out["atomic_concurrence"] is not None:  # the same read efficiencies: defined alike
+                out["atomic_concurrence_general"] = atomic(populations, d_general, **etas)
     elif xx is not None:
         out["E"] = xx
     for basis, name in zip(BASES, ("zz", "xx", "yy")):
@@ -176,6 +189,9 @@ def _sign_figures(
         out["pme_probability"] = pme
     return {name: out[name] for name in FIGURE_NAMES if out.get(name) is not None}, missing
 
+
+#: Figures that are max(0, ·): at 0 they carry the stderr of the unclipped value.
+CLIPPED_FIGURES = ("concurrence", "atomic_concurrence", "concurrence_general", "atomic_concurrence_general")
 
 #: Pseudocount added to every cell of a basis table before propagating errors (Jeffreys prior).
 JEFFREYS_PSEUDOCOUNT = 0.5
@@ -211,10 +227,15 @@ def _analyze_sign(record: CountRecord, sign: str, etas: dict[str, float] | None)
     smooth_values = smooth([f[None, :] for f in fractions])[0]
     errors = dict(zip(names, np.sqrt(np.clip(np.diag(covariance), 0.0, None)).tolist()))
     unclipped = {name: float(v) for name, v in zip(names, smooth_values)
-                 if name in ("concurrence", "atomic_concurrence") and v <= 0}
+                 if name in CLIPPED_FIGURES and v <= 0}
     if values.get("p11") == 0.0 and "d" in values:
         missing.append("p11 = 0 (no event in its cells): first order misses the √(p00·p11) term, so the "
-                       "stderr of d, concurrence and atomic_concurrence is too small; collect more events")
+                       "stderr of d, concurrence and atomic_concurrence (and of their _general versions) "
+                       "is too small; collect more events")
+    if 0.0 in (values.get("p01"), values.get("p10")) and "d_general" in values:
+        missing.append("p01 or p10 = 0 (no event in its cells): first order is poor at the √(p01·p10) term, "
+                       "so the stderr of d_general, concurrence_general and atomic_concurrence_general is "
+                       "indicative only; collect more events")
     return values, errors, unclipped, missing
 
 
@@ -250,7 +271,7 @@ def background_estimates(record: CountRecord, background: CountRecord) -> tuple[
 
 
 def analyze_counts(record: CountRecord, *, background: CountRecord | None = None) -> CountAnalysis:
-    """Herald probabilities, SPEC §2.6 figures per sign and rates, each with a standard error.
+    """Herald probabilities, figures per sign (docs/link_model.md) and rates, each with a standard error.
 
     With ``background`` (a run of the same link with the write pulses off) also the fraction
     of heralds from noise and the server SNR.
@@ -260,8 +281,8 @@ def analyze_counts(record: CountRecord, *, background: CountRecord | None = None
         etas = {"read_efficiency_x": record.read_efficiency_x, "read_efficiency_y": record.read_efficiency_y}
     notes: list[str] = []
     if etas is None:
-        notes.append("atomic_concurrence omitted: no read_efficiency_x/read_efficiency_y given "
-                     "(needed to deduct the read-out loss)")
+        notes.append("atomic_concurrence and atomic_concurrence_general omitted: no "
+                     "read_efficiency_x/read_efficiency_y given (needed to deduct the read-out loss)")
     figures, figures_stderr = {}, {}
     for sign in HERALD_SIGNS:
         values, errors, unclipped, missing = _analyze_sign(record, sign, etas)

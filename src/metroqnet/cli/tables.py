@@ -11,7 +11,10 @@ from metroqnet.link.evaluate import LinkResult
 FIGURE_ROWS = (
     ("p00", "p00"), ("p01", "p01"), ("p10", "p10"), ("p11", "p11"),
     ("E", "E (= <XX>)"), ("d", "coherence bound d"), ("concurrence", "concurrence C"),
-    ("atomic_concurrence", "atomic concurrence C~"), ("zz", "<ZZ>"), ("xx", "<XX>"), ("yy", "<YY>"),
+    ("atomic_concurrence", "atomic concurrence C~"),
+    ("d_general", "general coherence bound d_g"), ("concurrence_general", "general concurrence C_g"),
+    ("atomic_concurrence_general", "general atomic concurrence C~_g"),
+    ("zz", "<ZZ>"), ("xx", "<XX>"), ("yy", "<YY>"),
     ("fidelity", "PME fidelity F"), ("pme_probability", "P(one click per node | herald)"),
 )
 

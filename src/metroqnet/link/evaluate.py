@@ -68,7 +68,7 @@ class LinkResult:
 
 
 def figures_from_tables(tables: JointTables, params: LinkParameters) -> dict[str, EntanglementFigures]:
-    """Apply the SPEC §2.6 estimators to each herald sign's exact tables."""
+    """Apply the estimators of docs/link_model.md to each herald sign's exact tables."""
     return {
         sign: entanglement_figures(
             tables.tables[sign],
@@ -81,7 +81,7 @@ def figures_from_tables(tables: JointTables, params: LinkParameters) -> dict[str
 
 
 def evaluate_link(params: LinkParameters, *, tolerance: float = DEFAULT_TOLERANCE) -> LinkResult:
-    """Exact evaluation of the SPEC §2 link (see :mod:`metroqnet.link.fock_engine`)."""
+    """Exact evaluation of the link of docs/link_model.md (see :mod:`metroqnet.link.fock_engine`)."""
     tables = joint_tables(params, tolerance=tolerance)
     plus, minus = tables.herald_probability("plus"), tables.herald_probability("minus")
     q = params.herald_noise_probability
