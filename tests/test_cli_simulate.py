@@ -8,7 +8,7 @@ import pytest
 
 from metroqnet.analysis.count_files import read_count_file
 from metroqnet.analysis.events import read_event_file
-from metroqnet.cli.durations import parse_duration_s
+from metroqnet.cli.arguments import duration_s
 from metroqnet.cli.main import main
 
 HEFEI = ["simulate", "--preset", "hefei2024", "--nodes", "alice,bob"]
@@ -43,13 +43,18 @@ def test_duration_and_files(tmp_path, capsys):
     assert counts.trials == 3600 * 2760  # the preset's 2.76 kHz at 5 µs
     assert read_event_file(tmp_path / "events.csv").to_counts().counts.tolist() == counts.counts.tolist()
     analysis = json.loads((tmp_path / "analysis.json").read_text())
-    assert analysis["trials"] == counts.trials and analysis["metadata"]["seed"] == "5"
+    assert analysis["trials"] == counts.trials
+    # The run drew from the seed's child stream 0 (the background run would take stream 1).
+    assert analysis["runs"] == [{"entropy": 5, "spawn_key": [0], "trials": counts.trials}]
+    assert analysis["strong_id"] == counts.strong_id
 
 
 def test_seed_is_chosen_and_recorded_when_not_given(tmp_path, capsys):
-    assert run([*HEFEI, "--trials", "1000", "--out", str(tmp_path), "--json"], capsys)[0] == 0
-    seed = json.loads((tmp_path / "analysis.json").read_text())["metadata"]["seed"]
-    assert int(seed) >= 0
+    status, out, _ = run([*HEFEI, "--trials", "1000", "--out", str(tmp_path)], capsys)
+    assert status == 0
+    printed = int(out.splitlines()[0].removeprefix("seed "))
+    (run_record,) = json.loads((tmp_path / "analysis.json").read_text())["runs"]
+    assert run_record["entropy"] == printed >= 0
 
 
 @pytest.mark.parametrize(
@@ -62,7 +67,7 @@ def test_seed_is_chosen_and_recorded_when_not_given(tmp_path, capsys):
         (["--trials", "-5"], "--trials"),
         (["--trials", "10", "--seed", "-1"], "--seed"),
         (["--trials", "10", "--basis-weights", "1,1"], "--basis-weights"),
-        (["--trials", "10", "--basis-weights", "1,-1,1"], "basis_weights"),
+        (["--trials", "10", "--basis-weights", "1,-1,1"], "--basis-weights"),
         # Beyond what a float or an int64 count holds: refused up front (were a traceback or a hang).
         (["--duration", "1e400"], "--duration"),
         (["--duration", "76h", "--repetition-rate-hz", "1e308"], "--duration"),
@@ -83,9 +88,9 @@ def test_duration_needs_a_rate(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("text, seconds", [("76h", 273600.0), ("90min", 5400.0), ("3600s", 3600.0), ("2d", 172800.0),
-                                           ("1.5e3", 1500.0)])
+                                           ("1.5e3s", 1500.0)])
 def test_durations(text, seconds):
-    assert parse_duration_s(text) == seconds
+    assert duration_s(text) == seconds
 
 
 def test_background_run_gives_the_noise_fraction(tmp_path, capsys):

@@ -28,10 +28,29 @@ from metroqnet.physics.laser_phase import LaserPhase, coherence_time_s
 from metroqnet.physics.link_phase import link_phase
 from metroqnet.noise._scan import decaying_sum, step_growth
 from metroqnet.noise._steps import per_step, period_of
-from metroqnet.control.defaults import hefei_fibre, hefei_laser, hefei_link_phase
+from metroqnet.config.presets import load_preset
+from metroqnet.physics.noise_mapping import cavity_drift, fibre, laser, link_phase_noise
 
 NS = 10**9
 SIGMAS = 5.0
+
+#: The noise of the Hefei preset: each node's lasers ("coherence time of the lasers (about 1 ms)",
+#: the paper) and fibre (10 km, per-km rates estimated in the preset, with their reasons).
+NET = load_preset("hefei2024")
+ALICE = NET.node("alice")
+
+
+def hefei_laser() -> LaserPhase:
+    return laser(ALICE)
+
+
+def hefei_fibre(length_km: float | None = None) -> FibrePhase:
+    return fibre(ALICE if length_km is None else ALICE.replace(fibre_length_km=length_km))
+
+
+def hefei_link_phase(*, seed: int, duration_h: float):
+    """Δφ of Alice–Bob: both lasers and fibres plus the cavities' drift over ``duration_h`` (drawn from ``seed``)."""
+    return link_phase_noise(NET, "alice", "bob", drift=cavity_drift(NET, duration_h=duration_h, seed=seed))
 
 
 def pair_times(lag_ns: int, gap_ns: int, pairs: int) -> np.ndarray:
@@ -154,8 +173,34 @@ def test_laser_phase_on_an_irregular_grid_has_independent_increments_of_the_righ
     assert abs(np.mean(z[1:] * z[:-1])) <= SIGMAS / math.sqrt(z.size - 1)
 
 
+def test_preset_noise_builders_read_the_tagged_values():
+    # Laser: the paper's "coherence time of the lasers (about 1 ms)" as τ_c = 1/(πΔν): Δν = 318.3 Hz,
+    # "subkilohertz linewidth". Fibre, 10 km (estimated): the preset's reasons state 20 rad/s rms
+    # thermal rate and 0.22 rad rms acoustic noise for 10 km, with 2 s and 300 µs correlation times.
+    assert NET.tag("alice", "laser_coherence_time_ms").source == "paper"
+    assert hefei_laser().linewidth_hz == pytest.approx(1.0 / (math.pi * 1e-3), rel=1e-12)
+    assert hefei_laser().linewidth_hz < 1000.0
+    ten_km = hefei_fibre()
+    assert ALICE.fibre_length_km == 10.0
+    assert ten_km.thermal_rate_rad_per_s == pytest.approx(20.0, rel=1e-12)
+    assert ten_km.acoustic_std_rad == pytest.approx(math.sqrt(0.05), rel=1e-12)
+    assert round(ten_km.acoustic_std_rad, 2) == 0.22
+    assert (ten_km.thermal_correlation_s, ten_km.acoustic_correlation_us) == (2.0, 300.0)
+    # A node's own values are used: Charlie's 9 km fibre.
+    charlie = fibre(NET.node("charlie"))
+    assert charlie.thermal_rate_rad_per_s == pytest.approx(0.9 * ten_km.thermal_rate_rad_per_s, rel=1e-12)
+    link = hefei_link_phase(seed=0, duration_h=1.0)
+    assert [term.name for term in link.terms] == ["laser_x", "laser_y", "fibre_x", "fibre_y", "drift"]
+    assert [term.name for term in link_phase_noise(NET, "alice", "charlie").terms] == [
+        "laser_x", "laser_y", "fibre_x", "fibre_y"
+    ]
+    with pytest.raises(ConfigError, match="node_y: 'dave' is not a node"):
+        link_phase_noise(NET, "alice", "dave")
+
+
 def test_coherence_time_is_where_the_field_coherence_falls_to_one_over_e():
-    # |<exp(iΔφ)>| = exp(-πΔν τ): at τ_c = 1/(πΔν) = 1 ms (Δν ≈ 318 Hz) it is 1/e.
+    # |<exp(iΔφ)>| = exp(-πΔν τ): at τ_c = 1/(πΔν) = 1 ms (Δν ≈ 318 Hz) it is 1/e
+    # (the paper: "the long coherence time of the lasers (about 1 ms)", the preset's value).
     laser = hefei_laser()
     assert laser.coherence_time_s == pytest.approx(1e-3, rel=1e-12)
     assert coherence_time_s(laser.linewidth_hz) == pytest.approx(1e-3, rel=1e-12)
@@ -274,7 +319,7 @@ def test_fibre_scales_with_length():
 
 
 def test_link_phase_is_the_signed_sum_of_its_terms():
-    link = hefei_link_phase(rng=np.random.default_rng(0), duration_h=1.0)
+    link = hefei_link_phase(seed=0, duration_h=1.0)
     times = np.arange(0, 20_000, dtype=np.int64) * 90_500
     total, state = link.simulate(times, rng=np.random.default_rng(3))
     terms, state_terms = link.simulate_terms(times, rng=np.random.default_rng(3))
@@ -306,8 +351,8 @@ def trial_times(trials: int) -> np.ndarray:
     return (np.arange(trials, dtype=np.int64)[:, None] * period + offsets).reshape(-1)
 
 
-@pytest.mark.parametrize("make", [lambda: hefei_link_phase(rng=np.random.default_rng(1), duration_h=1.0),
-                                  lambda: pooled(hefei_link_phase(rng=np.random.default_rng(1), duration_h=1.0))])
+@pytest.mark.parametrize("make", [lambda: hefei_link_phase(seed=1, duration_h=1.0),
+                                  lambda: pooled(hefei_link_phase(seed=1, duration_h=1.0))])
 @pytest.mark.parametrize("irregular", [False, True])
 def test_chunked_equals_one_shot_bit_for_bit(make, irregular):
     # Definition (metroqnet.noise.processes): the same generator passed on from piece to piece,
@@ -329,7 +374,7 @@ def test_chunked_equals_one_shot_bit_for_bit(make, irregular):
 
 
 def test_unaligned_chunks_agree_to_rounding():
-    process = hefei_link_phase(rng=np.random.default_rng(1), duration_h=1.0)
+    process = hefei_link_phase(seed=1, duration_h=1.0)
     times = trial_times(10_000)
     one, _ = process.simulate(times, rng=np.random.default_rng(7))
     pieces = np.split(times, [1, 999, 5_001, 20_000])
@@ -365,7 +410,14 @@ def test_equal_times_repeat_the_value_and_empty_calls_keep_the_state():
                             acoustic_correlation_us=300.0), "thermal_correlation_s"),
         (lambda: FibrePhase(thermal_rate_rad_per_s=-1.0, thermal_correlation_s=1.0, acoustic_std_rad=0.2,
                             acoustic_correlation_us=300.0), "thermal_rate_rad_per_s"),
-        (lambda: hefei_fibre(-3.0), "length_km"),
+        (lambda: hefei_fibre(-3.0), "fibre_length_km"),
+        (lambda: FibrePhase.for_length(-3.0, thermal_rate_rad_per_s_per_km=2.0, thermal_correlation_s=2.0,
+                                       acoustic_variance_rad2_per_km=0.005, acoustic_correlation_us=300.0),
+         "length_km"),
+        (lambda: FibrePhase.for_length(3.0, thermal_rate_rad_per_s_per_km=-2.0, thermal_correlation_s=2.0,
+                                       acoustic_variance_rad2_per_km=0.005, acoustic_correlation_us=300.0),
+         "thermal_rate_rad_per_s_per_km"),
+        (lambda: laser(ALICE.replace(laser_coherence_time_ms=0.0)), "laser_coherence_time_ms"),
         (lambda: PhaseTerm(name="x", process=hefei_laser(), sign=2), "sign"),
         (lambda: PhaseSum(terms=()), "terms"),
     ],
@@ -379,8 +431,11 @@ def test_parameters_are_frozen_and_keyword_only():
     laser = hefei_laser()
     with pytest.raises(AttributeError):
         laser.linewidth_hz = 1.0  # type: ignore[misc]
-    with pytest.raises(TypeError):
+    # Keyword-only: a positional value is refused (a ConfigError from the validation layer).
+    with pytest.raises(ConfigError):
         LaserPhase(318.0)  # type: ignore[misc]
+    with pytest.raises(ConfigError, match="positional"):
+        LaserPhase(318.0, linewidth_hz=318.0)  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(

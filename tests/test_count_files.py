@@ -15,6 +15,7 @@ from metroqnet.analysis.count_files import CountFileError, read_count_file, writ
 from metroqnet.analysis.events import EventRecord, read_event_file, write_event_file
 from metroqnet.analysis.outcomes import BOTH, MINUS_ONLY, NO_CLICK, PLUS_ONLY
 from metroqnet.analysis.records import COUNT_SHAPE, CountRecord
+from metroqnet.config.errors import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "counts_example.csv"
 HEADER = "link,herald,basis,outcome_x,outcome_y,events\n"
@@ -27,7 +28,8 @@ def hand_record(link="ab", seed=7, **settings) -> CountRecord:
         link=link,
         counts=counts,
         trials_per_basis=[10_000, 20_000, 30_000],
-        metadata={"config_hash": "0123abcd", "seed": str(seed), "duration_s": repr(1 / 3), "note": "a: b, c"},
+        metadata={"source": "hand", "batch": seed, "scale": 1 / 3, "note": "a: b, c", "tags": ["x", 2, None],
+                  "calibrated": True, "id_text": "12345", "lines": "two\nlines", "padded": " padded "},
         **settings,
     )
 
@@ -50,6 +52,9 @@ def test_round_trip_one_record_with_settings_and_metadata(tmp_path):
     assert back["ab"] == record
     assert back["ab"].read_efficiency_y == 0.1 + 0.2  # floats exactly, not rounded
     assert dict(back["ab"].metadata) == dict(record.metadata)
+    # Typed: integers stay integers, a string of digits stays a string, floats exactly.
+    assert back["ab"].metadata["batch"] == 7 and isinstance(back["ab"].metadata["batch"], int)
+    assert back["ab"].metadata["id_text"] == "12345" and back["ab"].metadata["scale"] == 1 / 3
 
 
 def test_round_trip_several_links_with_different_settings(tmp_path):
@@ -63,9 +68,9 @@ def test_round_trip_several_links_with_different_settings(tmp_path):
     assert read_count_file(path) == records
     text = path.read_text(encoding="utf-8")
     # Shared provenance once for the file, the rest scoped to its link.
-    assert "# config_hash: 0123abcd\n" in text
+    assert "# source: hand\n" in text
     assert "# [alice-charlie] repetition_rate_hz: 1000.0\n" in text
-    assert "# [bob-charlie] seed: 3\n" in text
+    assert "# [bob-charlie] batch: 3\n" in text
 
 
 def test_round_trip_sparse_counts_and_record_without_extras(tmp_path):
@@ -138,7 +143,7 @@ REFUSALS = {
     "star outcome on events row": (HEADER + GOOD + "ab,plus,Z,*,none,1\n", ["row 4", "'outcome_x'", "trials row"]),
     "outcome on trials row": (HEADER + GOOD + "ab,*,X,none,*,100\n", ["row 4", "'outcome_x'", "'none'"]),
     "empty link": (HEADER + GOOD + ",plus,Z,none,none,1\n", ["row 4", "'link'"]),
-    "bad read efficiency": ("# read_efficiency_x: 1.5\n" + HEADER + GOOD, ["row 1", "'read_efficiency_x'", "'1.5'"]),
+    "bad read efficiency": ("# read_efficiency_x: 1.5\n" + HEADER + GOOD, ["row 1", "'read_efficiency_x'", "1.5", "(0, 1]"]),
     "bad repetition rate": ("# repetition_rate_hz: fast\n" + HEADER + GOOD, ["row 1", "'repetition_rate_hz'", "'fast'"]),
     "unknown format": ("# format: metroqnet-counts/9\n" + HEADER + GOOD, ["row 1", "'format'", "metroqnet-counts/9"]),
     "metadata twice": ("# seed: 1\n# seed: 2\n" + HEADER + GOOD, ["row 2", "'seed'", "first on row 1"]),
@@ -175,9 +180,8 @@ def test_refuses_non_utf8_and_missing_files(tmp_path):
 @pytest.mark.parametrize(
     "metadata, fragment",
     [
-        ({"note": "two\nlines"}, "'note'"),
-        ({"note": " padded"}, "'note'"),
         ({"read_efficiency_x": "0.3"}, "'read_efficiency_x'"),
+        ({"strong_id": "abc"}, "'strong_id'"),
         ({"bad key": "x"}, "'bad key'"),
     ],
 )
@@ -185,6 +189,34 @@ def test_write_refuses_metadata_that_would_not_read_back(tmp_path, metadata, fra
     record = CountRecord(link="ab", counts=np.ones(COUNT_SHAPE), trials_per_basis=[99] * 3, metadata=metadata)
     with pytest.raises(CountFileError, match=fragment):
         write_count_file(tmp_path / "out.csv", record)
+    assert not (tmp_path / "out.csv").exists()  # nothing half-written
+
+
+@pytest.mark.parametrize("value", [float("nan"), {1, 2}, object()])
+def test_records_refuse_metadata_that_is_not_json_data(value):
+    with pytest.raises(ConfigError, match="metadata.note"):
+        CountRecord(link="ab", counts=np.ones(COUNT_SHAPE), trials_per_basis=[99] * 3, metadata={"note": value})
+
+
+@pytest.mark.parametrize("key", ["read_eficiency_x", "repetition_rate", "strongid", "run"])
+def test_typo_of_a_reserved_metadata_key_is_refused(tmp_path, key):
+    # A misspelt reserved key would otherwise be kept as free metadata and silently ignored.
+    path = write(tmp_path, f"# {key}: 0.3\n" + HEADER + "ab,*,Z,*,*,100\nab,plus,Z,none,none,3\n")
+    with pytest.raises(CountFileError, match=rf"row 1, field '{key}'.*close to"):
+        read_count_file(path)
+
+
+def test_counts_beyond_int64_say_so(tmp_path):
+    path = write(tmp_path, HEADER + f"ab,*,Z,*,*,{2**63}\nab,plus,Z,none,none,3\n")
+    with pytest.raises(CountFileError, match="exceeds 9223372036854775807, the largest count"):
+        read_count_file(path)
+
+
+@pytest.mark.parametrize("kind", ["directory", "device"])
+def test_a_path_that_is_not_a_file_says_what_it_is(tmp_path, kind):
+    path = tmp_path if kind == "directory" else Path("/dev/null")
+    with pytest.raises(CountFileError, match="is a directory" if kind == "directory" else "character device"):
+        read_count_file(path)
 
 
 def test_write_refuses_bad_link_names_and_mismatched_keys(tmp_path):

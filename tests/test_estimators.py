@@ -149,12 +149,19 @@ def test_undefined_estimates_are_refused():
     with pytest.raises(UndefinedEstimate, match="X basis"):
         entanglement_figures(tables, sign="plus", read_efficiency_x=1.0, read_efficiency_y=1.0)
     with pytest.raises(UndefinedEstimate, match="read efficiencies"):
-        entanglement_figures(ideal_psi_tables(1), sign="plus", read_efficiency_x=0.0, read_efficiency_y=1.0)
+        atomic_concurrence(z_populations(tables["Z"]), 0.5, read_efficiency_x=0.0, read_efficiency_y=1.0)
     with pytest.raises(UndefinedEstimate, match="missing"):
         entanglement_figures({"Z": tables["Z"]}, sign="plus", read_efficiency_x=1.0, read_efficiency_y=1.0)
 
 
-def test_read_efficiencies_whose_product_underflows_are_refused():
-    # Each > 0, but η_X·η_Y = 0 in double precision: a refusal, not a ZeroDivisionError.
+@pytest.mark.parametrize("etas", [(0.0, 1.0), (1e-170, 1e-170)])
+def test_read_efficiencies_that_leave_nothing_to_deduct_give_no_atomic_figures(etas):
+    # η = 0, or each > 0 with η_X·η_Y = 0 in double precision: the loss cannot be deducted (no
+    # ZeroDivisionError); the atomic figures are None and every other figure is still given.
+    tables = ideal_psi_tables(1)
     with pytest.raises(UndefinedEstimate, match="read efficiencies"):
-        entanglement_figures(ideal_psi_tables(1), sign="plus", read_efficiency_x=1e-170, read_efficiency_y=1e-170)
+        atomic_concurrence(z_populations(tables["Z"]), 0.5, read_efficiency_x=etas[0], read_efficiency_y=etas[1])
+    figures = entanglement_figures(tables, sign="plus", read_efficiency_x=etas[0], read_efficiency_y=etas[1])
+    assert figures.atomic_concurrence is None and figures.atomic_concurrence_general is None
+    assert figures.fidelity == entanglement_figures(tables, sign="plus", read_efficiency_x=1.0,
+                                                    read_efficiency_y=1.0).fidelity

@@ -25,12 +25,13 @@ ALLOWED_IMPORTS: dict[str, frozenset[str] | None] = {
     "noise": frozenset({"config", "noise"}),
     "physics": frozenset({"config", "noise", "physics"}),
     "link": frozenset({"config", "physics", "link", "analysis"}),
-    # the Monte Carlo sits on the exact engine; it may read the package version (root) for provenance.
-    "sampling": frozenset({"", "config", "physics", "link", "analysis", "sampling"}),
+    # the Monte Carlo sits on the exact engine.
+    "sampling": frozenset({"config", "physics", "link", "analysis", "sampling"}),
     # The control loops (phase loop, frequency calibration) run on the component noise of physics.
     "control": frozenset({"config", "noise", "physics", "control"}),
-    # analysis must run on a lab's counts: never the simulator, the physics, the experiments or the CLI.
-    "analysis": frozenset({"analysis"}),
+    # analysis must run on a lab's counts: never the simulator, the physics, the experiments or the CLI
+    # (config, for the one validation layer and the file reader, simulates nothing).
+    "analysis": frozenset({"config", "analysis"}),
     "experiments": None,
     "cli": frozenset({"", "config", "noise", "physics", "link", "analysis", "sampling", "control", "experiments", "cli"}),
 }

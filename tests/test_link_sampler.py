@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -86,8 +88,23 @@ def test_records_add_and_carry_provenance():
     a, b = sampler.sample(1000, seed=1), sampler.sample(2000, seed=2)
     total = a + b
     assert total.trials == 3000 and total.heralds == a.heralds + b.heralds
-    assert a.metadata["config_hash"] == sampler.config_hash and a.metadata["seed"] == "1"
-    assert total.metadata["seed"] == "1+2" and float(a.metadata["duration_s"]) == pytest.approx(1.0)
+    assert a.strong_id == b.strong_id == total.strong_id == sampler.strong_id
+    assert [run.as_dict() for run in a.runs] == [{"entropy": 1, "spawn_key": [], "trials": 1000}]
+    assert [(run.entropy, run.trials) for run in total.runs] == [(1, 1000), (2, 2000)]
+    assert a.duration_s == pytest.approx(1.0)
+    assert isinstance(a.metadata["metroqnet_version"], str)
+
+
+def test_a_seed_sequence_draws_as_its_entropy_and_spawn_key_say():
+    sampler = LinkSampler(BUSY)
+    child = np.random.SeedSequence(99, spawn_key=(3, 1))
+    record = sampler.sample(20_000, seed=child)
+    (run,) = record.runs
+    assert (run.entropy, run.spawn_key) == (99, (3, 1))
+    # Replay from what the record says.
+    again = sampler.sample(20_000, seed=np.random.SeedSequence(run.entropy, spawn_key=run.spawn_key))
+    assert again == record
+    assert sampler.sample(20_000, seed=99) != record  # the parent's stream is another run
 
 
 def test_nothing_heralded_gives_empty_counts():
@@ -127,9 +144,30 @@ def test_vanishing_herald_probability_gives_no_phantom_heralds():
         assert sampler.sample_events(10**6, seed=seed).trial_index.size == 0
 
 
+@dataclass(frozen=True)
+class BrokenPhase:
+    """A user's phase process that returns a non-finite phase."""
+
+    value: float
+
+    def phases_at(self, trial_indices, *, block_start, block_trials, rng):
+        return np.full(trial_indices.size, self.value)
+
+
 @pytest.mark.parametrize("phase_rad", [float("nan"), float("inf")])
 def test_non_finite_phase_is_refused(phase_rad):
     # Was silent: NaN outcome probabilities put every herald in the (none, none) cell.
-    sampler = LinkSampler(BUSY, phase_process=FixedPhase(phase_rad=phase_rad))
+    with pytest.raises(ConfigError, match="phase_rad: expected a finite number"):
+        FixedPhase(phase_rad=phase_rad)
+    sampler = LinkSampler(BUSY, phase_process=BrokenPhase(value=phase_rad))
     with pytest.raises(ConfigError, match="phase_process"):
         sampler.sample(100_000, seed=1)
+
+
+def test_a_phase_process_without_an_identity_is_refused():
+    class Anonymous:
+        def phases_at(self, trial_indices, *, block_start, block_trials, rng):
+            return np.zeros(trial_indices.size)
+
+    with pytest.raises(ConfigError, match="phase_process: Anonymous cannot be identified"):
+        LinkSampler(BUSY, phase_process=Anonymous())

@@ -14,6 +14,7 @@ from metroqnet.physics.mapping import (
     experiment_link_parameters,
     herald_noise_rate_hz,
     link_parameters,
+    round_trip_us,
 )
 
 
@@ -44,6 +45,7 @@ def test_preset_numbers_used_below(hefei):
         0.7,
     )
     assert (a.memory_lifetime_us, a.memory_decay) == (560.0, "gaussian")
+    assert a.fibre_delay_us_per_km == 5.0
 
 
 def test_herald_efficiency_is_the_hand_product(ab5):
@@ -112,12 +114,34 @@ def test_first_order_heralding_matches_the_paper(ab5, hefei):
     assert abs(noise / (signal + noise) - published.herald_noise_fraction.value) < 0.03
 
 
+def test_long_storage_gives_a_large_phase_noise_not_a_refusal(hefei):
+    """No cap on σ: 100 ms of storage at f_rms = 0.15/√3 kHz adds 2π · 86.6 Hz · 0.1 s = 54 rad
+    (far beyond π: the phase is uniform, the coherence gone), and the answer is that number."""
+    far = link_parameters(hefei, "alice", "bob", storage_us=100_000.0)
+    drift = 2 * math.pi * 0.15 / math.sqrt(3) * 1e3 * 0.1
+    assert far.phase_noise_std_rad == pytest.approx(math.hypot(math.radians(17.0), drift), rel=1e-6)
+    assert far.phase_noise_std_rad > 10 * math.pi
+
+
+def test_round_trip_is_twice_the_fibre_delay(hefei):
+    """Paper: the 107 µs storage "exceed[s] the round-trip transmission time"; the preset's
+    estimate 10 km · 5 µs/km each way gives 100 µs for Alice and Bob, 90 µs for Charlie's 9 km."""
+    assert round_trip_us(hefei.nodes["alice"]) == pytest.approx(2 * 10.0 * 5.0, rel=1e-14)
+    assert round_trip_us(hefei.nodes["charlie"]) == pytest.approx(2 * 9.0 * 5.0, rel=1e-14)
+    for name in ("alice", "bob"):
+        assert round_trip_us(hefei.nodes[name]) < hefei.experiments["storage_107us"].storage_us
+    longer = hefei.nodes["alice"].replace(fibre_length_km=12.0, fibre_delay_us_per_km=4.9)
+    assert round_trip_us(longer) == pytest.approx(2 * 12.0 * 4.9, rel=1e-14)
+
+
 def test_experiment_link_parameters_equals_explicit_call(hefei, ab5):
     assert experiment_link_parameters(hefei, "storage_5us") == ab5
     long = experiment_link_parameters(hefei, "storage_107us")
     assert long == link_parameters(hefei, "alice", "bob", storage_us=107.0, repetition_rate_hz=1030.0)
     with pytest.raises(ConfigError, match="storage_5us, storage_107us"):
         experiment_link_parameters(hefei, "storage_1ms")
+    with pytest.raises(ConfigError, match="experiments.fig2: a 'stabilization' experiment is not a link experiment"):
+        experiment_link_parameters(hefei, "fig2")
 
 
 def test_swapping_nodes_swaps_suffixes(hefei):
@@ -133,7 +157,7 @@ def test_only_the_switched_nodes_add_noise(hefei):
     """The switch routes 2 of N inputs: Charlie's QFC noise does not reach an Alice–Bob herald."""
     nodes = dict(hefei.nodes)
     nodes["charlie"] = nodes["charlie"].replace(qfc_noise_rate_hz=1e6)
-    noisy = NetworkHardware(name="n", nodes=nodes, server=hefei.server)
+    noisy = NetworkHardware(name="n", nodes=nodes, server=hefei.server, drift=hefei.drift)
     assert link_parameters(noisy, "alice", "bob", storage_us=5.0) == link_parameters(
         hefei, "alice", "bob", storage_us=5.0
     )

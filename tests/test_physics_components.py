@@ -108,10 +108,26 @@ def test_fibre_db_round_trip_and_vectorized():
 
 
 def test_fibre_delay_and_round_trip():
-    """SPEC: ~5 µs/km; paper: 107 µs storage exceeds the node–server round trip (10 km: 100 µs)."""
-    assert fibre.fibre_delay_us(10.0) == 50.0
+    """SPEC: ~5 µs/km; paper: 107 µs storage exceeds the node–server round trip (10 km: 100 µs).
+
+    The delay per km is an argument (no built-in default): here the SPEC's 5 µs/km, and
+    4.9 µs/km for a group index of 1.47 (c / 1.47 = 204 km/ms).
+    """
+    assert fibre.fibre_delay_us(10.0, delay_us_per_km=5.0) == 50.0
     assert fibre.round_trip_us(10.0, delay_us_per_km=5.0) == 100.0
-    assert fibre.round_trip_us(10.0) < 107.0
+    assert fibre.round_trip_us(10.0, delay_us_per_km=5.0) < 107.0
+    assert fibre.fibre_delay_us(1.0, delay_us_per_km=1.47 / 0.299792458) == pytest.approx(4.9034, rel=1e-4)
+    lengths = np.array([0.0, 9.0, 10.0])
+    assert np.array_equal(fibre.round_trip_us(lengths, delay_us_per_km=5.0), [0.0, 90.0, 100.0])
+
+
+def test_fibre_delay_refusals():
+    with pytest.raises(TypeError, match="delay_us_per_km"):
+        fibre.fibre_delay_us(10.0)  # type: ignore[call-arg]  # no default delay
+    with pytest.raises(ConfigError, match=r"delay_us_per_km: 0\.0 is outside the allowed range \(0, inf\]"):
+        fibre.round_trip_us(10.0, delay_us_per_km=0.0)
+    with pytest.raises(ConfigError, match="length_km"):
+        fibre.fibre_delay_us(-1.0, delay_us_per_km=5.0)
 
 
 def test_fibre_refuses_negative_length():

@@ -3,9 +3,9 @@
 Schema (``docs/count_files.md``)::
 
     # format: metroqnet-counts/1
-    # seed: 12345                      <- metadata for every link of the file
-    # read_efficiency_x: 0.27          <- reserved keys: read efficiencies, repetition rate
-    # [alice-bob] config_hash: ab12    <- metadata of one link
+    # operator: Alice                  <- metadata for every link of the file (JSON data or text)
+    # read_efficiency_x: 0.27          <- reserved keys: read efficiencies, repetition rate,
+    # [alice-bob] strong_id: 3f2a...   <-   strong id and runs (seeds) of a simulated record
     link,herald,basis,outcome_x,outcome_y,events
     alice-bob,*,Z,*,*,1000000          <- trials measured in basis Z (heralded or not)
     alice-bob,plus,Z,none,plus_only,17 <- heralded events of one sign, basis and pattern pair
@@ -13,12 +13,14 @@ Schema (``docs/count_files.md``)::
 ``herald`` is plus|minus (or ``*`` on a trials row), ``basis`` Z|X|Y, outcomes
 none|plus_only|minus_only|both (or ``*`` on a trials row), ``events`` a
 non-negative integer. Cells not listed hold 0 events. Round trip is exact:
-``read_count_file`` of what ``write_count_file`` wrote gives equal records.
+``read_count_file`` of what ``write_count_file`` wrote gives equal records (typed
+metadata included).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,7 +28,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from metroqnet.analysis.csv_text import (
-    INT64_MAX,
     CountFileError,
     MetadataLine,
     check_link_name,
@@ -34,13 +35,17 @@ from metroqnet.analysis.csv_text import (
     choice,
     count,
     metadata_lines,
-    parse_table,
+    metadata_values,
+    parse_value,
     probability_or_rate,
-    read_lines,
+    read_rows,
     refuse,
 )
 from metroqnet.analysis.outcomes import BASES, HERALD_SIGNS, PATTERNS
 from metroqnet.analysis.records import COUNT_SHAPE, CountRecord
+from metroqnet.config.errors import ConfigError
+from metroqnet.config.files import write_text_file
+from metroqnet.config.validation import INT64_MAX
 
 __all__ = ["COLUMNS", "FORMAT", "CountFileError", "read_count_file", "write_count_file"]
 
@@ -49,7 +54,9 @@ COLUMNS: tuple[str, ...] = ("link", "herald", "basis", "outcome_x", "outcome_y",
 ANY = "*"
 #: Metadata keys that set a record's fields instead of its ``metadata``.
 SETTINGS: tuple[str, ...] = ("read_efficiency_x", "read_efficiency_y", "repetition_rate_hz")
-RESERVED = frozenset({"format", *SETTINGS})
+#: Metadata keys that hold a simulated record's identity.
+IDENTITY: tuple[str, ...] = ("strong_id", "runs")
+RESERVED = frozenset({"format", *SETTINGS, *IDENTITY})
 
 
 @dataclass
@@ -71,7 +78,8 @@ def read_count_file(path: str | os.PathLike[str]) -> dict[str, CountRecord]:
     exceeding trials, a link without heralded events (empty herald set), bad
     metadata and unreadable or non-UTF-8 files.
     """
-    metadata, rows = parse_table(path, read_lines(path), COLUMNS)
+    metadata, rows = read_rows(path, COLUMNS, what="count file")
+    metadata_values(path, metadata, RESERVED)
     if not rows:
         raise refuse(path, None, "events", "no data rows: empty herald set")
     links: dict[str, _LinkRows] = {}
@@ -112,19 +120,19 @@ def _split_metadata(path, lines: list[MetadataLine], links: Mapping[str, _LinkRo
     per_link: dict[str, list[MetadataLine]] = {}
     first: dict[tuple[str | None, str], int] = {}
     for line in lines:
-        if (line.link, line.key) in first:
-            raise refuse(path, line.row, line.key, f"metadata given twice (first on row {first[line.link, line.key]})")
-        first[line.link, line.key] = line.row
+        if (line.scope, line.key) in first:
+            raise refuse(path, line.row, line.key, f"metadata given twice (first on row {first[line.scope, line.key]})")
+        first[line.scope, line.key] = line.row
         if line.key == "format":
-            if line.link is not None or line.value != FORMAT:
+            if line.scope is not None or line.value != FORMAT:
                 raise refuse(path, line.row, "format", f"{line.value!r} is not a file-wide {FORMAT!r}")
             continue
-        if line.link is None:
+        if line.scope is None:
             common.append(line)
-        elif line.link in links:
-            per_link.setdefault(line.link, []).append(line)
+        elif line.scope in links:
+            per_link.setdefault(line.scope, []).append(line)
         else:
-            raise refuse(path, line.row, line.key, f"metadata for link {line.link!r}, which has no rows in the file")
+            raise refuse(path, line.row, line.key, f"metadata for link {line.scope!r}, which has no rows in the file")
     return common, per_link
 
 
@@ -154,14 +162,32 @@ def _record(path, link: str, state: _LinkRows, common: list[MetadataLine], own: 
             path, max(row for _, row in state.trials.values()), "events",
             f"link {link!r}: {total} trials in all exceed {INT64_MAX}, the most a record can count",
         )
-    settings: dict[str, float] = {}
-    metadata: dict[str, str] = {}
+    fields: dict[str, object] = {}
+    metadata: dict[str, object] = {}
+    rows: dict[str, int] = {}
     for line in [*common, *own]:  # a link's own lines override the file-wide ones
+        value = parse_value(line.value)
+        rows[line.key] = line.row
         if line.key in SETTINGS:
-            settings[line.key] = probability_or_rate(path, line.row, line.key, line.value)
+            fields[line.key] = probability_or_rate(path, line.row, line.key, value)
+        elif line.key in IDENTITY:
+            fields[line.key] = value
         else:
-            metadata[line.key] = line.value
-    return CountRecord(link=link, counts=state.counts, trials_per_basis=trials, metadata=metadata, **settings)
+            metadata[line.key] = value
+    return record_from_fields(path, rows, link=link, counts=state.counts, trials_per_basis=trials,
+                              metadata=metadata, **fields)
+
+
+def record_from_fields(path, rows: Mapping[str, int], **fields: object) -> CountRecord:
+    """A :class:`CountRecord` from what a file said; a refusal names the row of the offending metadata."""
+    runs = fields.get("runs")
+    if runs is not None and not isinstance(runs, list):
+        raise refuse(path, rows.get("runs"), "runs", f"{runs!r} is not a list of runs")
+    try:
+        return CountRecord(**fields)  # type: ignore[arg-type]
+    except ConfigError as error:
+        key = (error.field or "").split(".")[0]
+        raise refuse(path, rows.get(key), key or None, error.detail or str(error)) from None
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -176,6 +202,8 @@ def write_count_file(path: str | os.PathLike[str], records: Mapping[str, CountRe
     """
     if isinstance(records, CountRecord):
         records = {records.link: records}
+    if not records:
+        raise refuse(path, None, "link", "no records to write")
     for name, record in records.items():
         if not isinstance(record, CountRecord) or record.link != name:
             raise refuse(path, None, "link", f"entry {name!r} is not a CountRecord of link {name!r}")
@@ -189,20 +217,23 @@ def write_count_file(path: str | os.PathLike[str], records: Mapping[str, CountRe
     lines += metadata_lines(iter(common.items()))
     for name, header in items.items():
         lines += metadata_lines(((k, v) for k, v in header.items() if k not in common), link=name)
-    try:
-        with open(path, "w", encoding="utf-8", newline="") as handle:
-            handle.writelines(lines)
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(COLUMNS)
-            for record in records.values():
-                writer.writerows(_rows(record))
-    except OSError as error:
-        raise refuse(path, None, None, f"cannot write the file ({error.strerror or error})") from None
+    text = io.StringIO()
+    text.writelines(lines)
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for record in records.values():
+        writer.writerows(_rows(record))
+    write_text_file(path, text.getvalue(), what="count file")
 
 
-def _header_items(record: CountRecord) -> dict[str, str]:
-    settings = {name: repr(float(getattr(record, name))) for name in SETTINGS if getattr(record, name) is not None}
-    return {**settings, **record.metadata}
+def _header_items(record: CountRecord) -> dict[str, object]:
+    settings = {name: float(getattr(record, name)) for name in SETTINGS if getattr(record, name) is not None}
+    identity: dict[str, object] = {}
+    if record.strong_id is not None:
+        identity["strong_id"] = record.strong_id
+    if record.runs:
+        identity["runs"] = [run.as_dict() for run in record.runs]
+    return {**settings, **identity, **record.metadata}
 
 
 def _rows(record: CountRecord):

@@ -30,7 +30,9 @@ class EntanglementFigures:
     ``d``, ``concurrence`` and ``atomic_concurrence`` use the paper's coherence bound, which
     assumes p01 ≈ p10 and overstates the coherence on unbalanced links (C̃ can exceed 1);
     ``d_general``, ``concurrence_general`` and ``atomic_concurrence_general`` use the bound
-    that always holds (equal to the paper's when p01 = p10).
+    that always holds (equal to the paper's when p01 = p10). The atomic figures are None
+    where the read-out loss cannot be deducted (a read efficiency of 0: nothing comes
+    back from the memory).
     """
 
     p00: float
@@ -40,10 +42,10 @@ class EntanglementFigures:
     E: float
     d: float
     concurrence: float
-    atomic_concurrence: float
+    atomic_concurrence: float | None
     d_general: float
     concurrence_general: float
-    atomic_concurrence_general: float
+    atomic_concurrence_general: float | None
     zz: float
     xx: float
     yy: float
@@ -231,15 +233,22 @@ def entanglement_figures(
     d = coherence_bound(populations, xx)
     d_general = general_coherence_bound(populations, xx)
     etas = {"read_efficiency_x": read_efficiency_x, "read_efficiency_y": read_efficiency_y}
+
+    def atomic(coherence: float) -> float | None:
+        try:
+            return atomic_concurrence(populations, coherence, **etas)
+        except UndefinedEstimate:  # a read efficiency of 0: no loss to deduct from
+            return None
+
     return EntanglementFigures(
         **populations,
         E=xx,
         d=d,
         concurrence=concurrence(populations, d),
-        atomic_concurrence=atomic_concurrence(populations, d, **etas),
+        atomic_concurrence=atomic(d),
         d_general=d_general,
         concurrence_general=concurrence(populations, d_general),
-        atomic_concurrence_general=atomic_concurrence(populations, d_general, **etas),
+        atomic_concurrence_general=atomic(d_general),
         zz=zz,
         xx=xx,
         yy=yy,

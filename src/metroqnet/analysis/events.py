@@ -19,32 +19,35 @@ File (``docs/count_files.md``)::
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 import numpy as np
 
-from metroqnet.analysis.count_files import SETTINGS
+from metroqnet.analysis.count_files import IDENTITY, SETTINGS, record_from_fields
 from metroqnet.analysis.csv_text import (
     check_link_name,
     check_metadata,
     choice,
     count,
     metadata_lines,
-    parse_table,
+    metadata_values,
+    parse_value,
     probability_or_rate,
-    read_lines,
+    read_rows,
     refuse,
 )
 from metroqnet.analysis.outcomes import BASES, HERALD_SIGNS, PATTERNS
-from metroqnet.analysis.records import CountRecord, tally
+from metroqnet.analysis.records import CountRecord, SeedRun, tally
+from metroqnet.config.errors import ConfigError
+from metroqnet.config.files import write_text_file
 
 FORMAT = "metroqnet-events/1"
 COLUMNS: tuple[str, ...] = ("trial_index", "herald", "basis", "outcome_x", "outcome_y")
 TRIAL_KEYS: tuple[str, ...] = tuple(f"trials_{basis}" for basis in BASES)
-RESERVED = frozenset({"format", "link", *TRIAL_KEYS, *SETTINGS})
+RESERVED = frozenset({"format", "link", *TRIAL_KEYS, *SETTINGS, *IDENTITY})
 _CODES = {"sign": HERALD_SIGNS, "basis": BASES, "outcome_x": PATTERNS, "outcome_y": PATTERNS}
 
 
@@ -67,19 +70,21 @@ class EventRecord:
     read_efficiency_x: float | None = None
     read_efficiency_y: float | None = None
     repetition_rate_hz: float | None = None
-    metadata: Mapping[str, str] = field(default_factory=dict)
+    strong_id: str | None = None
+    runs: tuple[SeedRun, ...] = ()
+    metadata: Mapping[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         index = np.array(self.trial_index, dtype=np.int64).reshape(-1)
         trials = np.array(self.trials_per_basis, dtype=np.int64)
         if trials.shape != (len(BASES),) or (trials < 0).any():
-            raise ValueError(f"trials_per_basis: {trials.tolist()!r} is not {len(BASES)} counts >= 0")
+            raise ConfigError.at("trials_per_basis", f"{trials.tolist()!r} is not {len(BASES)} counts >= 0")
         if index.size and (index[0] < 0 or (np.diff(index) <= 0).any() or index[-1] >= trials.sum()):
-            raise ValueError(f"trial_index: must be strictly increasing in [0, {int(trials.sum())})")
+            raise ConfigError.at("trial_index", f"must be strictly increasing in [0, {int(trials.sum())})")
         for name, allowed in _CODES.items():
             codes = np.array(getattr(self, name), dtype=np.int64).reshape(-1)
             if codes.shape != index.shape or (codes < 0).any() or (codes >= len(allowed)).any():
-                raise ValueError(f"{name}: needs {index.size} codes in 0..{len(allowed) - 1} ({', '.join(allowed)})")
+                raise ConfigError.at(name, f"needs {index.size} codes in 0..{len(allowed) - 1} ({', '.join(allowed)})")
             codes = codes.astype(np.int8)
             codes.setflags(write=False)
             object.__setattr__(self, name, codes)
@@ -87,8 +92,9 @@ class EventRecord:
         trials.setflags(write=False)
         object.__setattr__(self, "trial_index", index)
         object.__setattr__(self, "trials_per_basis", trials)
-        object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
-        self.to_counts()  # heralds per basis must not exceed its trials
+        counts = self.to_counts()  # heralds per basis must not exceed its trials; identity and metadata checked
+        object.__setattr__(self, "runs", counts.runs)
+        object.__setattr__(self, "metadata", counts.metadata)
 
     @property
     def trials(self) -> int:
@@ -104,6 +110,8 @@ class EventRecord:
             read_efficiency_x=self.read_efficiency_x,
             read_efficiency_y=self.read_efficiency_y,
             repetition_rate_hz=self.repetition_rate_hz,
+            strong_id=self.strong_id,
+            runs=self.runs,
             metadata=self.metadata,
         )
 
@@ -113,8 +121,10 @@ class EventRecord:
         arrays = ("trial_index", *_CODES, "trials_per_basis")
         return (
             all(np.array_equal(getattr(self, name), getattr(other, name)) for name in arrays)
-            and (self.link, self.read_efficiency_x, self.read_efficiency_y, self.repetition_rate_hz)
-            == (other.link, other.read_efficiency_x, other.read_efficiency_y, other.repetition_rate_hz)
+            and (self.link, self.read_efficiency_x, self.read_efficiency_y, self.repetition_rate_hz,
+                 self.strong_id, self.runs)
+            == (other.link, other.read_efficiency_x, other.read_efficiency_y, other.repetition_rate_hz,
+                other.strong_id, other.runs)
             and dict(self.metadata) == dict(other.metadata)
         )
 
@@ -123,11 +133,12 @@ class EventRecord:
 
 def read_event_file(path: str | os.PathLike[str]) -> EventRecord:
     """The events of one link; refusals (:class:`CountFileError`) name file, row and field."""
-    metadata, rows = parse_table(path, read_lines(path), COLUMNS)
+    metadata, rows = read_rows(path, COLUMNS, what="event file")
+    metadata_values(path, metadata, RESERVED)
     header: dict[str, str] = {}
     header_row: dict[str, int] = {}
     for line in metadata:
-        if line.link is not None:
+        if line.scope is not None:
             raise refuse(path, line.row, line.key, "an event file holds one link: no [link] scoped metadata")
         if line.key in header:
             raise refuse(path, line.row, line.key, f"metadata given twice (first on row {header_row[line.key]})")
@@ -137,7 +148,8 @@ def read_event_file(path: str | os.PathLike[str]) -> EventRecord:
     for key in ("link", *TRIAL_KEYS):
         if key not in header:
             raise refuse(path, None, key, f"missing metadata line '# {key}: ...' (required: link, {', '.join(TRIAL_KEYS)})")
-    link = check_link_name(path, header_row["link"], "link", header["link"])
+    link_name = parse_value(header["link"])
+    link = check_link_name(path, header_row["link"], "link", link_name if isinstance(link_name, str) else header["link"])
     trials = np.array([count(path, header_row[key], key, header[key]) for key in TRIAL_KEYS], dtype=np.int64)
     if not rows:
         raise refuse(path, None, "trial_index", "no event rows: empty herald set")
@@ -161,9 +173,19 @@ def read_event_file(path: str | os.PathLike[str]) -> EventRecord:
         if heralds[basis] > trials[basis]:
             raise refuse(path, header_row[key], key, f"{int(heralds[basis])} events in basis {BASES[basis]} "
                                                     f"exceed its {int(trials[basis])} trials")
-    settings = {key: probability_or_rate(path, header_row[key], key, header[key]) for key in SETTINGS if key in header}
-    extra = {key: value for key, value in header.items() if key not in RESERVED}
-    return EventRecord(link=link, trials_per_basis=trials, metadata=extra, **columns, **settings)
+    values = {key: parse_value(text) for key, text in header.items()}
+    settings = {key: probability_or_rate(path, header_row[key], key, values[key]) for key in SETTINGS if key in values}
+    identity = {key: values[key] for key in IDENTITY if key in values}
+    extra = {key: value for key, value in values.items() if key not in RESERVED}
+    counts = record_from_fields(
+        path, header_row, link=link, counts=tally(columns["sign"], columns["basis"], columns["outcome_x"],
+                                                  columns["outcome_y"]),
+        trials_per_basis=trials, metadata=extra, **settings, **identity,
+    )
+    return EventRecord(
+        link=link, trials_per_basis=trials, metadata=counts.metadata, strong_id=counts.strong_id, runs=counts.runs,
+        **columns, **settings,
+    )
 
 
 def write_event_file(path: str | os.PathLike[str], record: EventRecord) -> None:
@@ -171,24 +193,26 @@ def write_event_file(path: str | os.PathLike[str], record: EventRecord) -> None:
     check_link_name(path, None, "link", record.link)
     for key, value in record.metadata.items():
         check_metadata(path, key, value, RESERVED)
-    header = {"format": FORMAT, "link": record.link}
-    header.update({key: str(int(n)) for key, n in zip(TRIAL_KEYS, record.trials_per_basis)})
-    header.update({key: repr(float(getattr(record, key))) for key in SETTINGS if getattr(record, key) is not None})
+    header: dict[str, object] = {"format": FORMAT, "link": record.link}
+    header.update({key: int(n) for key, n in zip(TRIAL_KEYS, record.trials_per_basis)})
+    header.update({key: float(getattr(record, key)) for key in SETTINGS if getattr(record, key) is not None})
+    if record.strong_id is not None:
+        header["strong_id"] = record.strong_id
+    if record.runs:
+        header["runs"] = [run.as_dict() for run in record.runs]
     header.update(record.metadata)
-    try:
-        with open(path, "w", encoding="utf-8", newline="") as handle:
-            handle.write("# metroqnet event file; schema in docs/count_files.md\n")
-            handle.writelines(metadata_lines(iter(header.items())))
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(COLUMNS)
-            writer.writerows(
-                zip(
-                    record.trial_index.tolist(),
-                    (HERALD_SIGNS[i] for i in record.sign),
-                    (BASES[i] for i in record.basis),
-                    (PATTERNS[i] for i in record.outcome_x),
-                    (PATTERNS[i] for i in record.outcome_y),
-                )
-            )
-    except OSError as error:
-        raise refuse(path, None, None, f"cannot write the file ({error.strerror or error})") from None
+    text = io.StringIO()
+    text.write("# metroqnet event file; schema in docs/count_files.md\n")
+    text.writelines(metadata_lines(iter(header.items())))
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    writer.writerows(
+        zip(
+            record.trial_index.tolist(),
+            (HERALD_SIGNS[i] for i in record.sign),
+            (BASES[i] for i in record.basis),
+            (PATTERNS[i] for i in record.outcome_x),
+            (PATTERNS[i] for i in record.outcome_y),
+        )
+    )
+    write_text_file(path, text.getvalue(), what="event file")

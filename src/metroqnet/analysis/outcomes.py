@@ -1,7 +1,7 @@
 """Outcome conventions shared by the engines, the sampler and a lab's count files.
 
 At each node the verification measures one polarization basis per trial with two
-threshold detectors. Ports and signs (SPEC §2.5), the same at both nodes:
+threshold detectors. Ports and signs (``docs/link_model.md``), the same at both nodes:
 
 * ``Z``: port +1 is H, port -1 is V;
 * ``X``: port +1 is (H+V)/√2, port -1 is (H-V)/√2;

@@ -88,7 +88,9 @@ class CountAnalysis:
     read_efficiency_y: float | None = None
     repetition_rate_hz: float | None = None
     notes: tuple[str, ...] = ()
-    metadata: Mapping[str, str] = field(default_factory=dict)
+    strong_id: str | None = None
+    runs: tuple[dict[str, object], ...] = ()
+    metadata: Mapping[str, object] = field(default_factory=dict)
 
     def estimate(self, name: str, sign: str | None = None) -> tuple[float, float]:
         """``(value, stderr)`` of a top-level quantity, or of a figure of ``sign``."""
@@ -122,8 +124,40 @@ class CountAnalysis:
                     out[name], out[f"{name}_stderr"] = self.estimate(name)
         out["notes"] = list(self.notes)
         out["stderr_method"] = STDERR_METHOD
+        out["strong_id"] = self.strong_id
+        out["runs"] = [dict(run) for run in self.runs]
         out["metadata"] = dict(self.metadata)
         return out
+
+    def to_xarray(self):
+        """An ``xarray.Dataset``: each figure and its ``_stderr`` over ``sign``, the top-level estimates as scalars.
+
+        A figure the counts do not define is NaN (``notes`` says why); the provenance
+        (link, trials, identity, notes, metadata) is in the attributes.
+        """
+        from metroqnet.analysis.labelled import dataset_attributes, require_xarray
+
+        xr = require_xarray()
+        variables: dict[str, object] = {}
+        for name in FIGURE_NAMES:
+            for suffix, source in (("", self.figures), ("_stderr", self.figures_stderr)):
+                values = [source[sign].get(name, np.nan) for sign in HERALD_SIGNS]
+                variables[name + suffix] = (("sign",), np.array(values, dtype=float))
+        for name, value in self.estimates.items():
+            variables[name] = ((), value)
+            variables[f"{name}_stderr"] = ((), self.stderr[name])
+        provenance = {
+            "link": self.link, "trials": self.trials, "read_efficiency_x": self.read_efficiency_x,
+            "read_efficiency_y": self.read_efficiency_y, "repetition_rate_hz": self.repetition_rate_hz,
+            "strong_id": self.strong_id, "runs": [dict(run) for run in self.runs], "notes": list(self.notes),
+            "stderr_method": STDERR_METHOD, "metadata": dict(self.metadata),
+        }
+        return xr.Dataset(variables, coords={"sign": list(HERALD_SIGNS)}, attrs=dataset_attributes(provenance))
+
+    def to_dataframe(self):
+        """A ``pandas.DataFrame``: one row per herald sign, each figure beside its standard error."""
+        data = self.to_xarray()
+        return data.drop_vars([name for name, variable in data.data_vars.items() if variable.ndim == 0]).to_dataframe()
 
 
 def _interleave(values: Mapping[str, float], errors: Mapping[str, float]) -> dict[str, float]:
@@ -313,6 +347,8 @@ def analyze_counts(record: CountRecord, *, background: CountRecord | None = None
         read_efficiency_y=record.read_efficiency_y,
         repetition_rate_hz=record.repetition_rate_hz,
         notes=tuple(notes),
+        strong_id=record.strong_id,
+        runs=tuple(run.as_dict() for run in record.runs),
         metadata=MappingProxyType(dict(record.metadata)),
     )
 

@@ -1,4 +1,4 @@
-"""Where a link's parameters come from on the command line: a preset or a parameter file."""
+"""Where a network or a link's parameters come from on the command line: a preset (with overrides) or a file."""
 
 from __future__ import annotations
 
@@ -7,66 +7,111 @@ import json
 import tomllib
 from pathlib import Path
 
+from metroqnet.config.calibration_file import read_calibration
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.files import read_text_file
+from metroqnet.config.hardware import NetworkHardware
 from metroqnet.config.link_parameters import LinkParameters
+from metroqnet.config.presets import load_network, parse_override
+
+DEFAULT_STORAGE_US = 5.0
+
+
+def add_network_arguments(parser: argparse.ArgumentParser, *, preset_default: str | None = None) -> None:
+    """``--preset``, ``--set KEY=VALUE`` (repeatable) and ``--calibration FILE``."""
+    group = parser.add_argument_group("network (a preset, changed for this run with --set and --calibration)")
+    default = f" (default: {preset_default})" if preset_default else ""
+    group.add_argument("--preset", default=preset_default, help=f"network preset name or TOML file{default}")
+    group.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+        help="change one preset value for this run, tagged 'user', e.g. --set nodes.alice.fibre_length_km=12 "
+        "(keys: nodes.NAME.FIELD, nodes.*.FIELD, server.FIELD, drift.FIELD, experiments.NAME.FIELD; "
+        "'metroqnet preset show NAME' lists them)",
+    )
+    group.add_argument(
+        "--calibration", type=Path, metavar="FILE",
+        help="apply a calibration result (written by 'metroqnet calibrate'), its values tagged 'calibrated'",
+    )
+
+
+def network_from_args(args: argparse.Namespace) -> NetworkHardware:
+    """The preset of ``--preset`` with the ``--calibration`` file's values and then the ``--set`` values applied."""
+    if args.preset is None:
+        raise ConfigError.at("--preset", "required: a preset name (e.g. hefei2024) or a network TOML file")
+    overrides = [parse_override(text) for text in args.overrides]
+    if args.calibration is not None:
+        calibration = read_calibration(args.calibration)
+        overrides = [*calibration.overrides(origin=str(args.calibration)), *overrides]
+    try:
+        return load_network(args.preset, overrides=overrides)
+    except ConfigError as error:
+        if error.field == "calibration":
+            raise error.renamed("--calibration") from None
+        raise
 
 
 def add_link_source_arguments(parser: argparse.ArgumentParser) -> None:
-    source = parser.add_argument_group("link source (a preset with --nodes, or --params)")
-    source.add_argument("--preset", help="network preset name or TOML file, e.g. hefei2024")
+    add_network_arguments(parser)
+    source = parser.add_argument_group("link (--nodes of the preset, or --params)")
     source.add_argument("--nodes", help="the two nodes of the link, comma separated, e.g. alice,bob")
-    source.add_argument("--storage-us", type=float, default=None, help="storage time in µs (default: 5)")
+    source.add_argument("--storage-us", help=f"storage time in µs (default: {DEFAULT_STORAGE_US:g})")
     source.add_argument(
         "--repetition-rate-hz",
-        type=float,
-        default=None,
         help="trial repetition rate for the rate figures (default with --preset: the rate of the preset's "
         "experiment at that storage time, if it declares one)",
     )
-    source.add_argument("--params", type=Path, help="JSON or TOML file of SPEC §2 link parameters")
+    source.add_argument("--params", type=Path, help="JSON or TOML file of link parameters (docs/link_model.md)")
 
 
 def read_parameter_file(path: Path) -> LinkParameters:
     """Read a flat JSON/TOML table of link parameters (``_x``/``_y`` suffixes per node)."""
     text = read_text_file(path, what="--params")
+    kind = "TOML" if path.suffix.lower() == ".toml" else "JSON"
     try:
-        values = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+        values = tomllib.loads(text) if kind == "TOML" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
-        raise ConfigError(f"{path}: not valid {'TOML' if path.suffix.lower() == '.toml' else 'JSON'}: {error}") from None
-    if not isinstance(values, dict):
-        raise ConfigError(f"{path}: expected one table/object of link parameters, got {type(values).__name__}")
+        raise ConfigError.at("--params", f"{str(path)!r} is not valid {kind}: {error}") from None
     return LinkParameters.from_mapping(values, where=str(path))
 
 
 def link_parameters_from_args(args: argparse.Namespace) -> LinkParameters:
     """Resolve ``--params`` or ``--preset/--nodes/--storage-us`` into link parameters."""
+    from metroqnet.cli.arguments import non_negative_number, positive_number
+
+    rate = None
+    if args.repetition_rate_hz is not None:
+        rate = positive_number(args.repetition_rate_hz, option="--repetition-rate-hz")
     if args.params is not None:
-        if args.preset is not None or args.nodes is not None or args.storage_us is not None:
-            raise ConfigError("--params: give either --params or --preset/--nodes/--storage-us, not both")
+        given = [option for option, value in (("--preset", args.preset), ("--nodes", args.nodes),
+                                              ("--storage-us", args.storage_us), ("--calibration", args.calibration),
+                                              ("--set", args.overrides)) if value]
+        if given:
+            raise ConfigError.at("--params", f"give either --params or a preset, not both (also given: {', '.join(given)})")
         params = read_parameter_file(args.params)
-        if args.repetition_rate_hz is not None:
-            params = params.replace(repetition_rate_hz=args.repetition_rate_hz)
-        return params
+        return params if rate is None else params.replace(repetition_rate_hz=rate)
     if args.preset is None:
-        raise ConfigError("link source: give --preset NAME --nodes X,Y [--storage-us T] or --params FILE")
-    from metroqnet.config.presets import load_network
+        raise ConfigError.at("link source", "give --preset NAME --nodes X,Y [--storage-us T] or --params FILE")
     from metroqnet.physics.mapping import link_parameters
 
-    network = load_network(args.preset)
+    network = network_from_args(args)
     if args.nodes is None:
-        raise ConfigError(f"--nodes: required with --preset; nodes of {network.name}: {', '.join(network.nodes)}")
+        raise ConfigError.at("--nodes", f"required with --preset; nodes of {network.name}: {', '.join(network.nodes)}")
     names = [name.strip() for name in args.nodes.split(",")]
     if len(names) != 2 or not all(names):
-        raise ConfigError(f"--nodes: {args.nodes!r} is not two node names separated by a comma, e.g. alice,bob")
-    storage_us = 5.0 if args.storage_us is None else args.storage_us
-    rate = args.repetition_rate_hz
+        raise ConfigError.at("--nodes", f"{args.nodes!r} is not two node names separated by a comma, e.g. alice,bob")
+    storage_us = DEFAULT_STORAGE_US if args.storage_us is None else non_negative_number(args.storage_us,
+                                                                                         option="--storage-us")
     if rate is None:
         rate = declared_repetition_rate_hz(network, storage_us)
-    return link_parameters(network, names[0], names[1], storage_us=storage_us, repetition_rate_hz=rate)
+    try:
+        return link_parameters(network, names[0], names[1], storage_us=storage_us, repetition_rate_hz=rate)
+    except ConfigError as error:
+        if error.field in ("node_x", "node_y"):
+            raise error.renamed("--nodes") from None
+        raise
 
 
-def declared_repetition_rate_hz(network, storage_us: float) -> float | None:
-    """The repetition rate of the network's declared experiment at this storage time, if exactly one."""
-    rates = {e.repetition_rate_hz for e in network.experiments.values() if e.storage_us == storage_us}
+def declared_repetition_rate_hz(network: NetworkHardware, storage_us: float) -> float | None:
+    """The repetition rate of the network's declared link experiment at this storage time, if exactly one."""
+    rates = {e.repetition_rate_hz for e in network.experiments_of_kind("link") if e.storage_us == storage_us}
     return rates.pop() if len(rates) == 1 else None

@@ -7,7 +7,6 @@ input exits with status 2 and one line on stderr naming the field and value.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import os
@@ -15,35 +14,52 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from metroqnet.analysis.count_files import CountFileError
-from metroqnet.analysis.estimators import UndefinedEstimate
-from metroqnet.cli.durations import parse_duration_s
-from metroqnet.cli.link_sources import add_link_source_arguments, link_parameters_from_args
-from metroqnet.cli.tables import format_stabilization, format_calibration, format_count_analysis, format_link_result, format_reproduction
+from metroqnet.cli.arguments import basis_weights, duration_s, positive_number, seed_value, whole_number
+from metroqnet.cli.link_sources import add_link_source_arguments, add_network_arguments, link_parameters_from_args
+from metroqnet.cli.link_sources import network_from_args
+from metroqnet.cli.progress import done_total, progress_bar
 from metroqnet.config.errors import ConfigError
-from metroqnet.link.evaluate import evaluate_link
-from metroqnet.sampling.link_sampler import MAX_TRIALS
+from metroqnet.config.validation import INT64_MAX
+
+#: The longest drift tracking: its per-window log is kept in memory (10 000 h is 3.6·10⁷ windows of 1 s).
+MAX_TRACKING_HOURS = 10_000.0
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose refusals are one line on stderr and exit status 2 (no usage block)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
+
+
+def _print_json(document: object) -> None:
+    print(json.dumps(document, indent=2, allow_nan=False))
+
+
+# --- commands -------------------------------------------------------------------------------------------
 
 
 def _command_link(args: argparse.Namespace) -> int:
-    params = link_parameters_from_args(args)
-    result = evaluate_link(params)
+    from metroqnet.cli.tables import format_link_result
+    from metroqnet.link.evaluate import evaluate_link
+
+    result = evaluate_link(link_parameters_from_args(args))
     if args.json:
-        print(json.dumps(result.as_dict(), indent=2))
+        _print_json(result.as_dict())
     else:
         print(format_link_result(result))
     return 0
 
 
 def _command_reproduce(args: argparse.Namespace) -> int:
-    from metroqnet.config.presets import load_network
+    from metroqnet.cli.tables import format_calibration, format_reproduction
     from metroqnet.experiments.hefei_link import reproduce_link_experiments
 
-    network = load_network(args.preset)
+    network = network_from_args(args)
     rows = reproduce_link_experiments(network)
     if not args.calibrate:
         if args.json:
-            print(json.dumps([row.as_dict() for row in rows], indent=2))
+            _print_json([row.as_dict() for row in rows])
         else:
             print(format_reproduction(network, rows))
         return 0
@@ -52,13 +68,12 @@ def _command_reproduce(args: argparse.Namespace) -> int:
     calibrated, calibration = calibrated_network(network)
     calibrated_rows = reproduce_link_experiments(calibrated)
     if args.json:
-        document = {
+        _print_json({
             "calibration": {**dataclasses.asdict(calibration),
                             "equivalent_phase_noise_rad": calibration.equivalent_phase_noise_rad},
             "estimated": [row.as_dict() for row in rows],
             "calibrated": [row.as_dict() for row in calibrated_rows],
-        }
-        print(json.dumps(document, indent=2))
+        })
     else:
         print(format_reproduction(network, rows, title="as estimated (ideal write-out overlap)"))
         print()
@@ -68,243 +83,282 @@ def _command_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
-@contextlib.contextmanager
-def _progress_bar(description: str):
-    """A tqdm bar on stderr (hidden when stderr is not a terminal) fed by ``progress(done, total)``."""
-    from tqdm import tqdm
+def _command_calibrate(args: argparse.Namespace) -> int:
+    from metroqnet.cli.tables import format_calibration
+    from metroqnet.config.calibration_file import write_calibration
+    from metroqnet.experiments.calibration import overlap_calibration
 
-    with tqdm(unit="trial", unit_scale=True, disable=None, file=sys.stderr, leave=False, desc=description) as bar:
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
+    _refuse_existing(args.out, args.overwrite, option="--out")
+    network = network_from_args(args)
+    calibration, result = overlap_calibration(network)
+    write_calibration(args.out, calibration)
+    print(format_calibration(result))
+    print(f"metroqnet calibrate: wrote {args.out} (apply it with --calibration {args.out})", file=sys.stderr)
+    return 0
 
-        yield progress
+
+def _command_preset(args: argparse.Namespace) -> int:
+    from metroqnet.config.listing import value_rows
+    from metroqnet.config.presets import available_presets
+
+    if args.action == "list":
+        print("\n".join(available_presets()))
+        return 0
+    network = network_from_args(args)
+    rows = value_rows(network)
+    if args.json:
+        _print_json({"network": network.name, "values": [row.as_dict() for row in rows]})
+    else:
+        from metroqnet.cli.preset_table import format_value_rows
+
+        print(format_value_rows(network, rows))
+    return 0
+
+
+def _refuse_existing(path: Path | None, overwrite: bool, *, option: str) -> None:
+    """A file to write: refused if something is there already, unless ``overwrite`` (and then only a file)."""
+    if path is None or not path.exists():
+        return
+    if path.is_dir():
+        raise ConfigError.at(option, f"{str(path)!r} is a folder; give a file name")
+    if not overwrite:
+        raise ConfigError.at(option, f"{str(path)!r} exists; choose a new file name or pass --overwrite")
+
+
+def _check_out_folder(path: Path | None, overwrite: bool) -> None:
+    """A folder to write into: refused if it is a file, or holds files and ``overwrite`` is not given."""
+    if path is None or not path.exists():
+        return
+    if not path.is_dir():
+        raise ConfigError.at("--out", f"{str(path)!r} is a file, not a folder")
+    if not overwrite and any(path.iterdir()):
+        names = sorted(entry.name for entry in path.iterdir())
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        raise ConfigError.at("--out", f"{str(path)!r} is not empty ({shown}); choose an empty folder or pass "
+                             "--overwrite")
 
 
 def _command_analyze(args: argparse.Namespace) -> int:
     from metroqnet.analysis.count_files import read_count_file
     from metroqnet.analysis.uncertainty import analyze_counts
+    from metroqnet.cli.tables import format_count_analysis
+    from metroqnet.config.files import write_text_file
 
+    _refuse_existing(args.out, args.overwrite, option="--out")
     records = read_count_file(args.file)
     if args.link is not None:
         if args.link not in records:
-            raise ConfigError(f"--link: {args.link!r} is not in {str(args.file)!r}; links: {', '.join(records)}")
+            raise ConfigError.at("--link", f"{args.link!r} is not in {str(args.file)!r}; links: {', '.join(records)}")
         records = {args.link: records[args.link]}
     background = read_count_file(args.background) if args.background is not None else {}
     missing = [name for name in records if args.background is not None and name not in background]
     if missing:
-        raise ConfigError(f"--background: {str(args.background)!r} has no run of link(s) {', '.join(missing)}")
+        raise ConfigError.at("--background", f"{str(args.background)!r} has no run of link(s) {', '.join(missing)}")
     analyses = {name: analyze_counts(record, background=background.get(name)) for name, record in records.items()}
     if len(analyses) == 1:
         document: dict[str, object] = next(iter(analyses.values())).as_dict()
     else:
         document = {name: analysis.as_dict() for name, analysis in analyses.items()}
-    out = args.out if args.out is not None else args.file.with_suffix(".analysis.json")
-    text = json.dumps(document, indent=2)
-    try:
-        out.write_text(text + "\n", encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"--out: cannot write {str(out)!r} ({error.strerror or error})") from None
+    text = json.dumps(document, indent=2, allow_nan=False)
+    if args.out is not None:
+        write_text_file(args.out, text + "\n", what="--out")
     if args.json:
         print(text)
     else:
         print("\n\n".join(format_count_analysis(analysis, source=str(args.file)) for analysis in analyses.values()))
-    print(f"metroqnet analyze: wrote {out}", file=sys.stderr)
+    if args.out is not None:
+        print(f"metroqnet analyze: wrote {args.out}", file=sys.stderr)
     return 0
 
 
 def _trials_from_args(args: argparse.Namespace, repetition_rate_hz: float | None) -> int:
     if (args.trials is None) == (args.duration is None):
-        raise ConfigError("--trials/--duration: give exactly one of them")
+        raise ConfigError.at("--trials/--duration", "give exactly one of them")
     if args.trials is not None:
-        if not 0 <= args.trials <= MAX_TRIALS:
-            raise ConfigError(f"--trials: {args.trials!r} must be in [0, {MAX_TRIALS}]")
-        return args.trials
+        return whole_number(args.trials, option="--trials")
     if repetition_rate_hz is None:
-        raise ConfigError(f"--duration: {args.duration!r} needs a repetition rate; give --repetition-rate-hz")
-    trials = parse_duration_s(args.duration) * repetition_rate_hz
-    if not trials <= MAX_TRIALS:
-        raise ConfigError(
-            f"--duration: {args.duration!r} at {repetition_rate_hz:g} Hz is {trials:.3g} trials, "
-            f"more than the {MAX_TRIALS} a run can count"
+        raise ConfigError.at("--duration", f"{args.duration!r} needs a repetition rate; give --repetition-rate-hz")
+    trials = duration_s(args.duration) * repetition_rate_hz
+    if not trials <= INT64_MAX:
+        raise ConfigError.at(
+            "--duration", f"{args.duration!r} at {repetition_rate_hz:g} Hz is {trials:.3g} trials, more than the "
+            f"{INT64_MAX} a run can count"
         )
     return round(trials)
 
 
-def _basis_weights(text: str) -> tuple[float, float, float]:
-    parts = text.split(",")
-    try:
-        weights = tuple(float(part) for part in parts)
-    except ValueError:
-        weights = ()
-    if len(weights) != 3:
-        raise ConfigError(f"--basis-weights: {text!r} is not three numbers Z,X,Y, e.g. 1,1,1")
-    return weights  # type: ignore[return-value]
+def _seed_from_args(args: argparse.Namespace) -> int:
+    from metroqnet.config.seeds import fresh_seed
+
+    return seed_value(args.seed) if args.seed is not None else fresh_seed()
 
 
 def _command_simulate(args: argparse.Namespace) -> int:
-    import numpy as np
-    from metroqnet.analysis.count_files import write_count_file
-    from metroqnet.analysis.events import write_event_file
-    from metroqnet.analysis.uncertainty import analyze_counts
-    from metroqnet.sampling.link_sampler import LinkSampler
+    from metroqnet.cli.tables import format_count_analysis
+    from metroqnet.experiments.simulation import simulate_link
 
     params = link_parameters_from_args(args)
     trials = _trials_from_args(args, params.repetition_rate_hz)
-    if not 0 <= args.background_trials <= MAX_TRIALS:
-        raise ConfigError(f"--background-trials: {args.background_trials!r} must be in [0, {MAX_TRIALS}]")
-    seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**63)
-    if seed < 0:
-        raise ConfigError(f"--seed: {seed!r} must be >= 0")
-    link = args.nodes.replace(",", "-") if args.nodes else "x-y"
-    sampler = LinkSampler(params, basis_weights=_basis_weights(args.basis_weights), link=link)
-    with _progress_bar("simulate") as progress:
-        if args.events:
-            events = sampler.sample_events(trials, seed=seed, progress=progress)
-            record = events.to_counts()
-        else:
-            record = sampler.sample(trials, seed=seed, progress=progress)
-    background = None
-    if args.background_trials:
-        # The same link with the write pulses off: only dark counts and conversion noise herald.
-        dark = LinkSampler(params.replace(excitation_probability_x=0.0, excitation_probability_y=0.0), link=link)
-        background = dark.sample(args.background_trials, seed=seed + 1)
-    analysis = analyze_counts(record, background=background)
-    document = analysis.as_dict()
+    background_trials = whole_number(args.background_trials, option="--background-trials")
+    weights = basis_weights(args.basis_weights)
+    seed = _seed_from_args(args)
+    _check_out_folder(args.out, args.overwrite)  # before the run, not after it
+    link = args.nodes.replace(",", "-").replace(" ", "") if args.nodes else "x-y"
+    with progress_bar("simulate", total=trials) as advance:
+        run = simulate_link(params, trials=trials, seed=seed, link=link, basis_weights=weights, events=args.events,
+                            background_trials=background_trials, progress=done_total(advance))
     if args.out is not None:
-        try:
-            args.out.mkdir(parents=True, exist_ok=True)
-            write_count_file(args.out / "counts.csv", record)
-            if background is not None:
-                write_count_file(args.out / "background.csv", background)
-            if args.events:
-                write_event_file(args.out / "events.csv", events)
-            (args.out / "analysis.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        except OSError as error:
-            raise ConfigError(f"--out: cannot write to {str(args.out)!r} ({error.strerror or error})") from None
-        print(f"metroqnet simulate: wrote {args.out}/counts.csv and analysis.json", file=sys.stderr)
+        written, removed = run.write(args.out, overwrite=args.overwrite)
+        for path in removed:
+            print(f"metroqnet simulate: removed {path} (an earlier run's output)", file=sys.stderr)
+        print(f"metroqnet simulate: wrote {', '.join(str(path) for path in written)}", file=sys.stderr)
     if args.json:
-        print(json.dumps(document, indent=2))
+        _print_json(run.analysis.as_dict())
     else:
-        print(format_count_analysis(analysis, source=f"simulated {link}, {trials:,} trials, seed {seed}"))
+        print(f"seed {seed}")
+        print(format_count_analysis(run.analysis))
     return 0
 
 
 def _command_stabilization(args: argparse.Namespace) -> int:
-    from metroqnet.experiments.fig2_data import plot_fig2, run_fig2, write_fig2_tables
+    from metroqnet.cli.tables import format_stabilization
+    from metroqnet.config.files import write_text_file
+    from metroqnet.experiments.fig2_data import fig2_trials, plot_fig2, run_fig2, write_fig2_tables
+    from metroqnet.experiments.phase_stabilization import check_tracking_hours, check_trials, stabilization_setup
 
-    if args.trials <= 0:
-        raise ConfigError(f"--trials: {args.trials!r} must be > 0")
-    if not 0 < args.hours <= 1000:
-        raise ConfigError(f"--hours: {args.hours!r} is outside the allowed range (0, 1000]")
-    with _progress_bar("drift tracking") as progress:
-        fig = run_fig2(trials=args.trials, hours=args.hours, seed=args.seed, progress=progress)
+    setup = stabilization_setup(network_from_args(args), args.experiment)
+    trials = whole_number(args.trials, option="--trials")
+    try:
+        check_trials(trials)
+    except ConfigError as error:
+        raise error.renamed("--trials") from None
+    hours = positive_number(args.hours, option="--hours", high=MAX_TRACKING_HOURS) if args.hours is not None else (
+        setup.duration_h)
+    if hours is None:
+        raise ConfigError.at("--hours", f"experiment {setup.experiment!r} gives no duration_h; give --hours")
+    try:
+        check_tracking_hours(setup, hours)
+    except ConfigError as error:
+        raise error.renamed("--hours") from None
+    seed = _seed_from_args(args)
+    _check_out_folder(args.out, args.overwrite)
+    with progress_bar("stabilization", total=fig2_trials(setup, trials=trials, hours=hours)) as advance:
+        fig = run_fig2(setup, trials=trials, hours=hours, seed=seed, progress=advance)
     summary = fig.summary()
     if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        written = write_fig2_tables(fig, args.out)
         try:
-            written = write_fig2_tables(fig, args.out)
-            try:
-                written.append(plot_fig2(fig, args.out / "fig2.png"))
-            except ImportError:
-                print("metroqnet stabilization: matplotlib not installed, no PNG (pip install metroqnet[plot])",
-                      file=sys.stderr)
-            (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        except OSError as error:
-            raise ConfigError(f"--out: cannot write to {str(args.out)!r} ({error.strerror or error})") from None
-        print(f"metroqnet stabilization: wrote {len(written) + 1} files to {args.out}", file=sys.stderr)
+            written.append(plot_fig2(fig, args.out / "fig2.png"))
+        except ImportError:
+            print("metroqnet stabilization: matplotlib not installed, no PNG (pip install metroqnet[plot])",
+                  file=sys.stderr)
+        written.append(write_text_file(args.out / "summary.json", json.dumps(summary, indent=2) + "\n", what="--out"))
+        print(f"metroqnet stabilization: wrote {', '.join(str(path) for path in written)}", file=sys.stderr)
     if args.json:
-        print(json.dumps(summary, indent=2))
+        _print_json(summary)
     else:
         print(format_stabilization(summary))
     return 0
 
 
+# --- the parser --------------------------------------------------------------------------------------------
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="metroqnet",
         description="Digital twin of metropolitan quantum networks (heralded memory-memory entanglement).",
+        allow_abbrev=False,
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
 
-    link = commands.add_parser(
-        "link",
-        help="exact figures of one heralded link",
-        description="Evaluate one link exactly, from a preset (nodes, storage time) or a file of SPEC §2 link parameters.",
-    )
+    def command(name: str, **options: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, allow_abbrev=False, **options)
+
+    link = command("link", help="exact figures of one heralded link",
+                   description="Evaluate one link exactly, from a preset (nodes, storage time) or a file of link "
+                   "parameters (docs/link_model.md).")
     add_link_source_arguments(link)
     link.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     link.set_defaults(handler=_command_link)
 
-    reproduce = commands.add_parser(
-        "reproduce",
-        help="the preset's link experiments beside the paper's published numbers",
-        description="Evaluate every link experiment of a network preset and print the paper's numbers beside them.",
-    )
-    reproduce.add_argument("--preset", default="hefei2024", help="preset name or TOML file (default: hefei2024)")
-    reproduce.add_argument(
-        "--calibrate",
-        action="store_true",
-        help="also calibrate the write-out mode overlap to the published Alice-Bob C and show the predictions",
-    )
+    reproduce = command("reproduce", help="the preset's link experiments beside the paper's published numbers",
+                        description="Evaluate every link experiment of a network preset and print the paper's "
+                        "numbers beside them.")
+    add_network_arguments(reproduce, preset_default="hefei2024")
+    reproduce.add_argument("--calibrate", action="store_true",
+                           help="also calibrate the write-out mode overlap to the published Alice-Bob C")
     reproduce.add_argument("--json", action="store_true", help="print JSON instead of a table")
     reproduce.set_defaults(handler=_command_reproduce)
 
-    analyze = commands.add_parser(
-        "analyze",
-        help="entanglement figures with standard errors from a count file (simulated or a lab's)",
-        description="Read a count file (docs/count_files.md), print every SPEC §2.6 figure ± its standard error "
-        "per herald sign, and write them as JSON (one object per link; keyed by link name when the file "
-        "holds several and --link is not given).",
-    )
+    calibrate = command("calibrate", help="calibrate the write-out mode overlap and write the result to a file",
+                        description="Solve for the common write-out mode overlap that gives the published Alice-Bob "
+                        "concurrence and write it as a calibration file; apply it to any command with "
+                        "--calibration FILE.")
+    add_network_arguments(calibrate, preset_default="hefei2024")
+    calibrate.add_argument("--out", type=Path, required=True, help="the calibration file to write (JSON)")
+    calibrate.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    calibrate.set_defaults(handler=_command_calibrate)
+
+    preset = command("preset", help="list the presets, or show every value of one with its provenance tag",
+                     description="'preset list' names the packaged presets; 'preset show NAME' prints every hardware, "
+                     "noise and loop value with its tag (paper / estimated / calibrated / user) and its reason.")
+    preset.add_argument("action", choices=("show", "list"), help="show one preset, or list them")
+    preset.add_argument("name", nargs="?", help="the preset (or network TOML file) to show")
+    preset.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                        help="show the preset with this value changed (tagged 'user')")
+    preset.add_argument("--calibration", type=Path, metavar="FILE", help="show it with a calibration applied")
+    preset.add_argument("--json", action="store_true", help="print JSON rows instead of text")
+    preset.set_defaults(handler=_command_preset)
+
+    analyze = command("analyze", help="entanglement figures with standard errors from a count file (simulated or a "
+                      "lab's)", description="Read a count file (docs/count_files.md) and print every figure ± its "
+                      "standard error per herald sign; --out writes them as JSON (one object per link; keyed by link "
+                      "name when the file holds several and --link is not given).")
     analyze.add_argument("file", type=Path, help="count file (CSV, docs/count_files.md)")
     analyze.add_argument("--link", help="analyze only this link of the file")
     analyze.add_argument("--json", action="store_true", help="print the JSON instead of a table")
-    analyze.add_argument("--out", type=Path, help="where to write the JSON (default: FILE with suffix .analysis.json)")
-    analyze.add_argument(
-        "--background",
-        type=Path,
-        help="count file of a background run of the same link(s) (write pulses off): adds the fraction of "
-        "heralds from noise and the server SNR",
-    )
+    analyze.add_argument("--out", type=Path, help="also write the JSON to this file")
+    analyze.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    analyze.add_argument("--background", type=Path,
+                         help="count file of a background run of the same link(s) (write pulses off): adds the "
+                         "fraction of heralds from noise and the server SNR")
     analyze.set_defaults(handler=_command_analyze)
 
-    simulate = commands.add_parser(
-        "simulate",
-        help="Monte Carlo of heralded trials: counts as a lab would record them, and their analysis",
-        description="Sample a run of the link trial by trial in distribution (skipping unheralded trials), "
-        "write the count record and its analysis, print figures with standard errors.",
-    )
+    simulate = command("simulate", help="Monte Carlo of heralded trials: counts as a lab would record them, and their "
+                       "analysis", description="Sample a run of the link trial by trial in distribution (skipping "
+                       "unheralded trials), print figures with standard errors; --out writes the count record and its "
+                       "analysis.")
     add_link_source_arguments(simulate)
     amount = simulate.add_argument_group("how long")
-    amount.add_argument("--trials", type=int, help="number of trials")
-    amount.add_argument("--duration", help="lab time at the repetition rate, e.g. 76h, 90min, 3600s")
-    simulate.add_argument("--seed", type=int, help="seed (default: fresh entropy, recorded in the output)")
-    simulate.add_argument(
-        "--basis-weights", default="1,1,1", help="relative weights of the Z,X,Y bases chosen per trial (default 1,1,1)"
-    )
-    simulate.add_argument(
-        "--background-trials",
-        type=int,
-        default=0,
-        help="also run this many trials with the write pulses off (seed + 1), for heralds from noise and SNR",
-    )
+    amount.add_argument("--trials", help="number of trials, e.g. 1000000 or 1e6")
+    amount.add_argument("--duration", help="lab time at the repetition rate, with a unit: 76h, 90min, 3600s, 2d")
+    simulate.add_argument("--seed", help="seed, an integer >= 0 (default: fresh entropy, printed and recorded)")
+    simulate.add_argument("--basis-weights", default="1,1,1",
+                          help="relative weights of the Z,X,Y bases chosen per trial (default 1,1,1)")
+    simulate.add_argument("--background-trials", default="0",
+                          help="also run this many trials with the write pulses off, for heralds from noise and SNR")
     simulate.add_argument("--events", action="store_true", help="also keep one row per heralded trial (time tags)")
-    simulate.add_argument("--out", type=Path, help="directory for counts.csv, analysis.json (and events.csv)")
+    simulate.add_argument("--out", type=Path, help="folder for counts.csv, analysis.json (and events.csv, "
+                          "background.csv); refused if it holds files, unless --overwrite")
+    simulate.add_argument("--overwrite", action="store_true",
+                          help="write into a folder that holds an earlier run (its outputs are replaced)")
     simulate.add_argument("--json", action="store_true", help="print the analysis as JSON")
     simulate.set_defaults(handler=_command_simulate)
 
-    stabilization = commands.add_parser(
-        "stabilization",
-        help="the paper's Fig. 2: residual phase, σ versus probe photons, visibility, drift tracking",
-        description="Simulate the phase-stabilization loop and the frequency calibration trial by trial "
-        "(Hefei settings) and report the Fig. 2 figures; --out writes one CSV per panel and a PNG.",
-    )
-    stabilization.add_argument("--trials", type=int, default=100_000, help="trials per point (default 100000)")
-    stabilization.add_argument(
-        "--hours", type=float, default=2.0, help="hours of drift tracking (default 2; the paper's run: 76, ~20 min)"
-    )
-    stabilization.add_argument("--seed", type=int, default=2024, help="seed (default 2024)")
-    stabilization.add_argument("--out", type=Path, help="directory for the CSV tables, fig2.png and summary.json")
+    stabilization = command("stabilization", help="the paper's Fig. 2: residual phase, σ versus probe photons, "
+                            "visibility, drift tracking", description="Simulate the phase-stabilization loop and the "
+                            "frequency calibration trial by trial (the preset's stabilization experiment) and report "
+                            "the Fig. 2 figures; --out writes one CSV per panel, a PNG and summary.json.")
+    add_network_arguments(stabilization, preset_default="hefei2024")
+    stabilization.add_argument("--experiment", help="the preset's stabilization experiment (default: the first)")
+    stabilization.add_argument("--trials", default="100000", help="trials per point (default 100000)")
+    stabilization.add_argument("--hours", help="hours of drift tracking (default: the experiment's duration_h, "
+                               f"76 h for hefei2024; at most {MAX_TRACKING_HOURS:g})")
+    stabilization.add_argument("--seed", default="2024", help="seed, an integer >= 0 (default 2024)")
+    stabilization.add_argument("--out", type=Path, help="folder for the CSV tables, fig2.png and summary.json")
+    stabilization.add_argument("--overwrite", action="store_true", help="write into a folder that holds files")
     stabilization.add_argument("--json", action="store_true", help="print the summary as JSON")
     stabilization.set_defaults(handler=_command_stabilization)
     return parser
@@ -312,14 +366,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # argparse: --help (0) or a refusal (2), already printed
+        return int(stop.code or 0)
+    if args.command == "preset" and args.action == "show":
+        if args.name is None:
+            return _refuse("preset", "name: missing; give the preset to show, e.g. metroqnet preset show hefei2024")
+        args.preset = args.name
     try:
         return args.handler(args)
-    except (ConfigError, CountFileError) as error:
+    except ConfigError as error:
         return _refuse(args.command, str(error))
-    except UndefinedEstimate as error:
+    except ValueError as error:
+        from metroqnet.analysis.estimators import UndefinedEstimate
+
+        if not isinstance(error, UndefinedEstimate):
+            raise
         # Valid input that leaves a figure without events (no heralds at all, an empty background run).
         return _refuse(args.command, f"the figures are undefined: {error}")
+    except KeyboardInterrupt:
+        print(f"metroqnet {args.command}: interrupted; nothing more was written", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         # The reader went away (e.g. `metroqnet reproduce | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -33,8 +33,10 @@ def format_link_result(result: LinkResult) -> str:
     lines.append(f"{'figure':32s} {'Ψ+ (plus)':>12s} {'Ψ- (minus)':>12s}")
     plus, minus = result.figures["plus"].as_dict(), result.figures["minus"].as_dict()
     for key, label in FIGURE_ROWS:
-        lines.append(f"{label:32s} {plus[key]:12.5g} {minus[key]:12.5g}")
+        cells = ["-" if row[key] is None else f"{row[key]:.5g}" for row in (plus, minus)]
+        lines.append(f"{label:32s} {cells[0]:>12s} {cells[1]:>12s}")
     lines.append(f"(exact engine, photon cutoff {result.photon_cutoff})")
+    lines += [f"note: {note}" for note in result.notes]
     return "\n".join(lines)
 
 

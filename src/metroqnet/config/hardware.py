@@ -1,107 +1,59 @@
-"""Hardware parameters of a network: nodes, the server, declared experiments.
+"""Hardware parameters of a network: nodes, the server, the reference cavities' drift, declared experiments.
 
-Frozen, keyword-only and validated at construction; units live in the names.
-Each numeric field has one check in :data:`NODE_FIELD_CHECKS` /
-:data:`SERVER_FIELD_CHECKS` / :data:`EXPERIMENT_FIELD_CHECKS`; the TOML loader
-runs the same checks with the file's key path as the name, so a refusal names
-``nodes.alice.fibre_length_km`` rather than a Python field.
+Frozen, keyword-only and validated at construction (:func:`metroqnet.config.validation.parameters`);
+units live in the names. Every number here comes from a preset, where it carries
+its provenance tag: no hardware value is written in code.
 
-These are *hardware* values (χ, km, dB, Hz, ns). The SPEC §2 link parameters
-are computed from them by :func:`metroqnet.physics.mapping.link_parameters`.
+These are *hardware* values (χ, km, dB, Hz, ns). The link parameters of
+``docs/link_model.md`` are computed from them by
+:func:`metroqnet.physics.mapping.link_parameters`, the noise processes and the
+loop settings by :mod:`metroqnet.physics.noise_mapping` and
+:func:`metroqnet.control.phase_loop.loop_settings`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import field
 from types import MappingProxyType
+from typing import Literal, get_args
 
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.provenance import Provenance
 from metroqnet.config.published import PublishedFigures
 from metroqnet.config.validation import (
-    require_efficiency,
-    require_non_negative,
-    require_positive,
-    require_probability,
-    require_range,
+    Efficiency,
+    ExcitationProbability,
+    Name,
+    NonNegative,
+    Number,
+    Positive,
+    Probability,
+    Rounds,
+    bounded,
+    parameters,
 )
 
+MemoryDecay = Literal["gaussian", "exponential"]
 #: Memory decay laws: "gaussian" exp(-(t/τ)²) (motional dephasing of a cold
 #: ensemble), "exponential" exp(-t/τ). τ is the 1/e time in both.
-MEMORY_DECAY_MODELS: tuple[str, ...] = ("gaussian", "exponential")
+MEMORY_DECAY_MODELS: tuple[str, ...] = get_args(MemoryDecay)
 
-#: Owner name of server values in :attr:`NetworkHardware.provenance`.
+ExperimentKind = Literal["link", "stabilization"]
+#: "link": a heralded-entanglement run of a node pair at a storage time;
+#: "stabilization": a run of the phase loop and frequency calibration (the paper's Fig. 2).
+EXPERIMENT_KINDS: tuple[str, ...] = get_args(ExperimentKind)
+
+#: Owner names of the server's and the drift's values in :attr:`NetworkHardware.provenance`.
 SERVER_OWNER = "server"
+DRIFT_OWNER = "drift"
+RESERVED_OWNERS = (SERVER_OWNER, DRIFT_OWNER)
 
-Check = Callable[[str, object], object]
-
-
-def require_excitation_probability(name: str, value: object) -> float:
-    """χ = P(n >= 1) of a two-mode squeezed vacuum: [0, 1)."""
-    return require_range(name, value, low=0.0, high=1.0, high_open=True)
+ABSOLUTE_ZERO_C = -273.15
 
 
-def require_memory_decay(name: str, value: object) -> str:
-    """One of :data:`MEMORY_DECAY_MODELS`."""
-    if not isinstance(value, str) or value not in MEMORY_DECAY_MODELS:
-        raise ConfigError(
-            f"{name}: {value!r} is not a memory decay law; allowed: {', '.join(map(repr, MEMORY_DECAY_MODELS))}"
-        )
-    return value
-
-
-def require_name(name: str, value: object) -> str:
-    """A non-empty string without surrounding blanks."""
-    if not isinstance(value, str) or not value or value.strip() != value:
-        raise ConfigError(f"{name}: expected a non-empty name without surrounding blanks, got {value!r}")
-    return value
-
-
-NODE_FIELD_CHECKS: dict[str, Check] = {
-    "excitation_probability": require_excitation_probability,
-    "writeout_collection_efficiency": require_efficiency,
-    "qfc_efficiency": require_efficiency,
-    "qfc_noise_rate_hz": require_non_negative,
-    "fibre_length_km": require_non_negative,
-    "fibre_attenuation_db_per_km": require_non_negative,
-    "fibre_delay_us_per_km": require_positive,
-    "writeout_mode_overlap": require_probability,
-    "retrieval_efficiency_zero_storage": require_efficiency,
-    "memory_lifetime_us": require_positive,
-    "memory_decay": require_memory_decay,
-    "read_path_transmission": require_efficiency,
-    "local_detector_efficiency": require_efficiency,
-    "local_dark_count_rate_hz": require_non_negative,
-    "read_window_ns": require_positive,
-    "probe_mean_photon_number": require_non_negative,
-    "probe_mode_overlap": require_probability,
-}
-
-SERVER_FIELD_CHECKS: dict[str, Check] = {
-    "switch_loss_db": require_non_negative,
-    "interferometer_transmission": require_efficiency,
-    "snspd_efficiency": require_efficiency,
-    "snspd_dark_count_rate_hz": require_non_negative,
-    "herald_window_ns": require_positive,
-    "phase_residual_std_deg": require_non_negative,
-    "frequency_offset_rms_khz": require_non_negative,
-    "timeslot_s": require_positive,
-}
-
-EXPERIMENT_FIELD_CHECKS: dict[str, Check] = {
-    "storage_us": require_non_negative,
-    "repetition_rate_hz": require_positive,
-}
-
-
-def _run_checks(obj: object, checks: Mapping[str, Check]) -> None:
-    for name, check in checks.items():
-        object.__setattr__(obj, name, check(name, getattr(obj, name)))
-
-
-@dataclass(frozen=True, kw_only=True)
+@parameters
 class NodeHardware:
     """One quantum-memory node and its fibre to the server.
 
@@ -110,111 +62,143 @@ class NodeHardware:
     QFC input fibre; ``qfc_efficiency`` end to end (conversion, filtering,
     coupling); ``qfc_noise_rate_hz`` noise photons at the QFC output inside the
     write-out filter; ``fibre_*`` the node-to-server fibre at the converted
-    wavelength; ``writeout_mode_overlap`` fraction of the write-out intensity in
-    the mode common to all nodes at the server (indistinguishability);
-    ``retrieval_efficiency_zero_storage`` and ``memory_lifetime_us`` (1/e time)
-    with ``memory_decay`` ("gaussian" or "exponential"); ``read_path_transmission``
-    and ``local_detector_efficiency`` from the memory to the local detectors;
-    ``local_dark_count_rate_hz`` per detector in ``read_window_ns``;
-    ``probe_mean_photon_number`` EP photons counted as detected;
-    ``probe_mode_overlap`` EP intensity in the read-out's mode.
+    wavelength (loss, delay, and its phase noise per km: thermal wander rate and
+    correlation time, acoustic variance and correlation time); ``writeout_mode_overlap``
+    fraction of the write-out intensity in the mode common to all nodes at the
+    server (indistinguishability); ``retrieval_efficiency_zero_storage`` and
+    ``memory_lifetime_us`` (1/e time) with ``memory_decay`` ("gaussian" or
+    "exponential"); ``read_path_transmission`` and ``local_detector_efficiency``
+    from the memory to the local detectors; ``local_dark_count_rate_hz`` per
+    detector in ``read_window_ns``; ``probe_mean_photon_number`` EP photons
+    counted as detected; ``probe_mode_overlap`` EP intensity in the read-out's
+    mode; ``laser_coherence_time_ms`` the 1/e coherence time of the node's lasers.
     """
 
-    name: str
-    excitation_probability: float
-    writeout_collection_efficiency: float
-    qfc_efficiency: float
-    qfc_noise_rate_hz: float
-    fibre_length_km: float
-    fibre_attenuation_db_per_km: float
-    fibre_delay_us_per_km: float = 5.0
-    writeout_mode_overlap: float = 1.0
-    retrieval_efficiency_zero_storage: float
-    memory_lifetime_us: float
-    memory_decay: str = "gaussian"
-    read_path_transmission: float
-    local_detector_efficiency: float
-    local_dark_count_rate_hz: float
-    read_window_ns: float
-    probe_mean_photon_number: float
-    probe_mode_overlap: float = 1.0
-
-    def __post_init__(self) -> None:
-        require_name("name", self.name)
-        _run_checks(self, NODE_FIELD_CHECKS)
+    name: Name
+    excitation_probability: ExcitationProbability
+    writeout_collection_efficiency: Efficiency
+    qfc_efficiency: Efficiency
+    qfc_noise_rate_hz: NonNegative
+    fibre_length_km: NonNegative
+    fibre_attenuation_db_per_km: NonNegative
+    fibre_delay_us_per_km: Positive
+    fibre_thermal_rate_rad_per_s_per_km: NonNegative
+    fibre_thermal_correlation_s: Positive
+    fibre_acoustic_variance_rad2_per_km: NonNegative
+    fibre_acoustic_correlation_us: Positive
+    writeout_mode_overlap: Probability
+    retrieval_efficiency_zero_storage: Efficiency
+    memory_lifetime_us: Positive
+    memory_decay: MemoryDecay
+    read_path_transmission: Efficiency
+    local_detector_efficiency: Efficiency
+    local_dark_count_rate_hz: NonNegative
+    read_window_ns: Positive
+    probe_mean_photon_number: NonNegative
+    probe_mode_overlap: Probability
+    laser_coherence_time_ms: Positive
 
     def replace(self, **changes: object) -> NodeHardware:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
 
 
-@dataclass(frozen=True, kw_only=True)
+@parameters
 class ServerHardware:
-    """The photonic server: switch, interferometer, SNSPDs, phase and frequency control.
+    """The photonic server: switch, interferometer, SNSPDs, phase stabilization and frequency calibration.
 
     ``interferometer_transmission`` is one arm of the server's interferometer
     (after the switch, before the detectors); ``phase_residual_std_deg`` the
-    Gaussian residual of the phase stabilization; ``frequency_offset_rms_khz``
-    the rms residual frequency offset between nodes after calibration;
-    ``timeslot_s`` the time a switched pair is kept.
+    Gaussian residual of the phase stabilization as the link model takes it;
+    ``frequency_offset_rms_khz`` the rms residual frequency offset between nodes
+    after calibration; ``timeslot_s`` the time a switched pair is kept. The loop:
+    ``probe_rounds`` × [a phase probe of ``probe_photons_per_node`` photons per node at
+    the beamsplitter lasting ``probe_duration_us``, feedback within
+    ``feedback_latency_us``], then ``probe_gap_us`` before the write;
+    ``probe_visibility`` of the two nodes' probe interference; the calibration
+    estimates the frequency difference over ``calibration_window_s`` and moves the
+    compensation by ``calibration_gain`` times the estimate.
     """
 
-    switch_loss_db: float
-    interferometer_transmission: float
-    snspd_efficiency: float
-    snspd_dark_count_rate_hz: float
-    herald_window_ns: float
-    phase_residual_std_deg: float
-    frequency_offset_rms_khz: float
-    timeslot_s: float
-
-    def __post_init__(self) -> None:
-        _run_checks(self, SERVER_FIELD_CHECKS)
+    switch_loss_db: NonNegative
+    interferometer_transmission: Efficiency
+    snspd_efficiency: Efficiency
+    snspd_dark_count_rate_hz: NonNegative
+    herald_window_ns: Positive
+    phase_residual_std_deg: NonNegative
+    frequency_offset_rms_khz: NonNegative
+    timeslot_s: Positive
+    probe_photons_per_node: NonNegative
+    probe_duration_us: Positive
+    feedback_latency_us: NonNegative
+    probe_rounds: Rounds
+    probe_gap_us: NonNegative
+    probe_visibility: bounded(gt=0.0, le=1.0)  # type: ignore[valid-type]
+    calibration_window_s: Positive
+    calibration_gain: bounded(gt=0.0, le=2.0)  # type: ignore[valid-type]
 
     def replace(self, **changes: object) -> ServerHardware:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
 
 
-def require_node_pair(name: str, value: object) -> tuple[str, str] | None:
-    """None, or two different node names."""
-    if value is None:
-        return None
-    if (
-        not isinstance(value, list | tuple)
-        or len(value) != 2
-        or not all(isinstance(v, str) and v for v in value)
-        or value[0] == value[1]
-    ):
-        raise ConfigError(f"{name}: expected two different node names, got {value!r}")
-    return (value[0], value[1])
+@parameters
+class CavityDrift:
+    """The relative frequency drift of the linked nodes' reference cavities, following a lab temperature.
+
+    Δf(t) = coefficient_khz_per_k · (T(t) − T(0)) + aging_khz_per_day · t_days, with
+    T a synthetic lab temperature: a daily cosine of ``temperature_amplitude_k``
+    around ``temperature_mean_c`` over ``temperature_period_h``, warmest at
+    ``temperature_peak_hour`` (the run starting at ``temperature_start_hour_of_day``),
+    plus an Ornstein–Uhlenbeck wander of std ``temperature_wander_std_k`` and
+    correlation time ``temperature_wander_correlation_h``, drawn every
+    ``temperature_step_s`` (:mod:`metroqnet.physics.temperature`).
+    """
+
+    coefficient_khz_per_k: Number
+    aging_khz_per_day: Number
+    temperature_mean_c: bounded(gt=ABSOLUTE_ZERO_C)  # type: ignore[valid-type]
+    temperature_amplitude_k: NonNegative
+    temperature_period_h: Positive
+    temperature_peak_hour: Number
+    temperature_start_hour_of_day: Number
+    temperature_wander_std_k: NonNegative
+    temperature_wander_correlation_h: Positive
+    temperature_step_s: Positive
 
 
-@dataclass(frozen=True, kw_only=True)
+@parameters
 class Experiment:
-    """A declared run: storage time, repetition rate and (optionally) the linked pair."""
+    """A declared run: its kind, node pair, storage time, repetition rate and duration.
 
-    name: str
-    storage_us: float
-    repetition_rate_hz: float
-    nodes: tuple[str, str] | None = None
+    A ``link`` experiment needs ``storage_us``; ``duration_h`` is the run's length
+    where the paper gives it.
+    """
+
+    name: Name
+    kind: ExperimentKind = "link"
+    repetition_rate_hz: Positive
+    storage_us: NonNegative | None = None
+    duration_h: Positive | None = None
+    nodes: tuple[Name, Name] | None = None
 
     def __post_init__(self) -> None:
-        require_name("name", self.name)
-        _run_checks(self, EXPERIMENT_FIELD_CHECKS)
-        object.__setattr__(self, "nodes", require_node_pair("nodes", self.nodes))
+        if self.kind == "link" and self.storage_us is None:
+            raise ConfigError.at("storage_us", "missing (a link experiment needs its storage time)")
+        if self.nodes is not None and self.nodes[0] == self.nodes[1]:
+            raise ConfigError.at("nodes", f"expected two different node names, got {list(self.nodes)!r}")
 
 
 def _frozen_mapping(value: Mapping) -> Mapping:
     return MappingProxyType(dict(value))
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class NetworkHardware:
-    """A whole network: named nodes, one server, declared experiments.
+    """A whole network: named nodes, one server, the cavities' drift, declared experiments.
 
-    ``provenance[(owner, field)]`` tags a value, where ``owner`` is a node
-    name, ``"server"`` or an experiment name (these never collide: the
+    ``provenance[(owner, field)]`` tags a value, where ``owner`` is a node name,
+    ``"server"``, ``"drift"`` or an experiment name (these never collide: the
     constructor refuses it). ``published`` holds the paper's figures when the
     file has a ``[published]`` section. Mappings are read-only.
     """
@@ -222,36 +206,41 @@ class NetworkHardware:
     name: str
     nodes: Mapping[str, NodeHardware]
     server: ServerHardware
+    drift: CavityDrift
     experiments: Mapping[str, Experiment] = field(default_factory=dict)
     provenance: Mapping[tuple[str, str], Provenance] = field(default_factory=dict)
     published: PublishedFigures | None = None
+    description: str | None = None
 
     def __post_init__(self) -> None:
-        require_name("name", self.name)
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ConfigError.at("name", f"expected the network's name as a non-empty string, got {self.name!r}")
         if not isinstance(self.nodes, Mapping) or len(self.nodes) < 2:
-            raise ConfigError(f"nodes: a network needs at least two nodes, got {self.nodes!r}")
+            raise ConfigError.at("nodes", f"a network needs at least two nodes, got {self.nodes!r}")
         for key, node in self.nodes.items():
             if not isinstance(node, NodeHardware) or node.name != key:
-                raise ConfigError(f"nodes.{key}: expected NodeHardware named {key!r}, got {node!r}")
-        if SERVER_OWNER in self.nodes:
-            raise ConfigError(f"nodes: {SERVER_OWNER!r} is reserved for the server; rename that node")
+                raise ConfigError.at(f"nodes.{key}", f"expected NodeHardware named {key!r}, got {node!r}")
+            if key in RESERVED_OWNERS:
+                raise ConfigError.at("nodes", f"{key!r} is reserved ({', '.join(RESERVED_OWNERS)}); rename that node")
         if not isinstance(self.server, ServerHardware):
-            raise ConfigError(f"server: expected ServerHardware, got {self.server!r}")
+            raise ConfigError.at("server", f"expected ServerHardware, got {self.server!r}")
+        if not isinstance(self.drift, CavityDrift):
+            raise ConfigError.at("drift", f"expected CavityDrift, got {self.drift!r}")
         for key, experiment in self.experiments.items():
             if not isinstance(experiment, Experiment) or experiment.name != key:
-                raise ConfigError(f"experiments.{key}: expected Experiment named {key!r}, got {experiment!r}")
-            if key in self.nodes or key == SERVER_OWNER:
-                raise ConfigError(f"experiments.{key}: name collides with a node or the server; rename it")
+                raise ConfigError.at(f"experiments.{key}", f"expected Experiment named {key!r}, got {experiment!r}")
+            if key in self.nodes or key in RESERVED_OWNERS:
+                raise ConfigError.at(f"experiments.{key}", "name collides with a node, the server or the drift; rename it")
             for node_name in experiment.nodes or ():
                 if node_name not in self.nodes:
-                    raise ConfigError(
-                        f"experiments.{key}.nodes: {node_name!r} is not a node; nodes are {', '.join(self.nodes)}"
+                    raise ConfigError.at(
+                        f"experiments.{key}.nodes", f"{node_name!r} is not a node; nodes are {', '.join(self.nodes)}"
                     )
         if self.published is not None and not isinstance(self.published, PublishedFigures):
-            raise ConfigError(f"published: expected PublishedFigures or None, got {self.published!r}")
+            raise ConfigError.at("published", f"expected PublishedFigures or None, got {self.published!r}")
         for key, tag in self.provenance.items():
             if not isinstance(tag, Provenance) or not (isinstance(key, tuple) and len(key) == 2):
-                raise ConfigError(f"provenance: expected (owner, field) -> Provenance, got {key!r}: {tag!r}")
+                raise ConfigError.at("provenance", f"expected (owner, field) -> Provenance, got {key!r}: {tag!r}")
         object.__setattr__(self, "nodes", _frozen_mapping(self.nodes))
         object.__setattr__(self, "experiments", _frozen_mapping(self.experiments))
         object.__setattr__(self, "provenance", _frozen_mapping(self.provenance))
@@ -259,16 +248,25 @@ class NetworkHardware:
     def node(self, name: str, *, field_name: str = "node") -> NodeHardware:
         """The node called ``name``, or a refusal listing the nodes."""
         if name not in self.nodes:
-            raise ConfigError(
-                f"{field_name}: {name!r} is not a node of network {self.name!r}; nodes are {', '.join(self.nodes)}"
+            raise ConfigError.at(
+                field_name, f"{name!r} is not a node of network {self.name!r}; nodes are {', '.join(self.nodes)}"
             )
         return self.nodes[name]
 
     def experiment(self, name: str) -> Experiment:
         """The experiment called ``name``, or a refusal listing the experiments."""
         if name not in self.experiments:
-            raise ConfigError(
-                f"experiment: {name!r} is not declared in network {self.name!r}; "
-                f"experiments are {', '.join(self.experiments) or '(none)'}"
+            raise ConfigError.at(
+                "experiment",
+                f"{name!r} is not declared in network {self.name!r}; "
+                f"experiments are {', '.join(self.experiments) or '(none)'}",
             )
         return self.experiments[name]
+
+    def experiments_of_kind(self, kind: str) -> list[Experiment]:
+        """The declared experiments of one kind, in file order."""
+        return [experiment for experiment in self.experiments.values() if experiment.kind == kind]
+
+    def tag(self, owner: str, field_name: str) -> Provenance | None:
+        """The provenance tag of one value, if the network came from a file."""
+        return self.provenance.get((owner, field_name))

@@ -1,4 +1,4 @@
-"""Load a network's hardware from a TOML file or a packaged preset.
+"""Load a network's hardware from a TOML file or a packaged preset, with overrides and calibrations.
 
 File layout (every hardware value is a tagged inline table, see
 :mod:`metroqnet.config.provenance`)::
@@ -10,33 +10,44 @@ File layout (every hardware value is a tagged inline table, see
     [nodes.alice]                        # every NodeHardware field, here or in node_defaults
     fibre_length_km = { value = 10.0, source = "estimated", reason = "..." }
     [server]                             # every ServerHardware field
+    [drift]                              # every CavityDrift field
     [experiments.storage_5us]            # optional
     storage_us = { value = 5.0, source = "paper" }
     repetition_rate_hz = { value = 2760.0, source = "paper" }
     nodes = ["alice", "bob"]             # optional, a plain array
+    kind = "link"                        # optional plain string: "link" (default) or "stabilization"
     [published]                          # optional, see metroqnet.config.published
 
 A value set in a node's table overrides ``node_defaults``. Every refusal is a
 :class:`ConfigError` that starts with the file name and names the key path
 (``nodes.alice.fibre_length_km``), the value and what is allowed.
+
+**Overrides.** ``overrides`` are ``(key path, value)`` pairs applied to the file
+before it is read, each tagged ``user`` (``--set key=value`` on the command line,
+:func:`parse_override`). Key paths: ``nodes.NAME.FIELD``, ``nodes.*.FIELD`` (every
+node), ``server.FIELD``, ``drift.FIELD``, ``experiments.NAME.FIELD``. A
+calibration file (:mod:`metroqnet.config.calibration_file`) is applied the same
+way, tagged ``calibrated``.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.files import read_text_file
 from metroqnet.config.hardware import (
-    EXPERIMENT_FIELD_CHECKS,
-    NODE_FIELD_CHECKS,
-    SERVER_FIELD_CHECKS,
-    SERVER_OWNER,
+    RESERVED_OWNERS,
+    CavityDrift,
     Experiment,
     NetworkHardware,
     NodeHardware,
@@ -46,8 +57,38 @@ from metroqnet.config.provenance import Provenance, read_tagged_value
 from metroqnet.config.published import published_from_table
 from metroqnet.config.validation import refuse_unknown_keys
 
-TOP_LEVEL_KEYS = frozenset({"name", "description", "node_defaults", "nodes", "server", "experiments", "published"})
+TOP_LEVEL_KEYS = frozenset(
+    {"name", "description", "node_defaults", "nodes", "server", "drift", "experiments", "published"}
+)
 _NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]*\Z")
+#: Experiment keys that are plain values, not tagged hardware values.
+EXPERIMENT_PLAIN_KEYS = ("nodes", "kind")
+
+
+def _field_names(cls: type, *, without: Iterable[str] = ()) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.name not in set(without))
+
+
+NODE_FIELDS = _field_names(NodeHardware, without=("name",))
+SERVER_FIELDS = _field_names(ServerHardware)
+DRIFT_FIELDS = _field_names(CavityDrift)
+EXPERIMENT_FIELDS = _field_names(Experiment, without=("name", *EXPERIMENT_PLAIN_KEYS))
+
+
+@dataclass(frozen=True)
+class Override:
+    """One value to set before a network is read: its key path, the value, and how it is tagged."""
+
+    key: str
+    value: object
+    source: str = "user"
+    reason: str = ""
+    #: The network a calibrated value belongs to (refused on another network); None for --set.
+    network: str | None = None
+
+    @property
+    def tag_reason(self) -> str:
+        return self.reason or f"set by the user for this run (--set {self.key}={self.value!r})"
 
 
 def _preset_dir():
@@ -61,39 +102,117 @@ def available_presets() -> tuple[str, ...]:
     )
 
 
-def load_preset(name: str) -> NetworkHardware:
-    """Load a packaged preset by name, e.g. ``load_preset("hefei2024")``."""
+def preset_text(name: str) -> tuple[str, str]:
+    """(TOML text, origin) of a packaged preset, or a refusal listing the presets."""
     available = available_presets()
     if name not in available:
-        raise ConfigError(f"preset: {name!r} is not a packaged preset; available presets are {', '.join(available)}")
+        raise ConfigError.at("preset", f"{name!r} is not a packaged preset; available presets are {', '.join(available)}")
     entry = _preset_dir() / f"{name}.toml"
-    return _parse_text(entry.read_text(encoding="utf-8"), origin=f"preset {name!r} ({entry.name})")
+    return entry.read_text(encoding="utf-8"), f"preset {name!r} ({entry.name})"
 
 
-def load_network_file(path: str | os.PathLike[str]) -> NetworkHardware:
+def load_preset(name: str, *, overrides: Iterable[Override] = ()) -> NetworkHardware:
+    """Load a packaged preset by name, e.g. ``load_preset("hefei2024")``."""
+    text, origin = preset_text(name)
+    return _parse_text(text, origin=origin, overrides=overrides)
+
+
+def load_network_file(path: str | os.PathLike[str], *, overrides: Iterable[Override] = ()) -> NetworkHardware:
     """Load a network TOML file."""
-    file_path = Path(path)
-    text = read_text_file(file_path, what="network file")
-    return _parse_text(text, origin=str(file_path))
+    text = read_text_file(path, what="network file")
+    return _parse_text(text, origin=str(path), overrides=overrides)
 
 
-def load_network(name_or_path: str | os.PathLike[str]) -> NetworkHardware:
+def load_network(name_or_path: str | os.PathLike[str], *, overrides: Iterable[Override] = ()) -> NetworkHardware:
     """A preset name (no ``.toml`` suffix, no path separator) or a TOML file path."""
     text = os.fspath(name_or_path)
     if text.endswith(".toml") or os.sep in text or "/" in text:
-        return load_network_file(text)
-    return load_preset(text)
+        return load_network_file(text, overrides=overrides)
+    return load_preset(text, overrides=overrides)
 
 
-def _parse_text(text: str, *, origin: str) -> NetworkHardware:
+def parse_override(text: str, *, option: str = "--set") -> Override:
+    """``KEY=VALUE`` (VALUE a TOML value: ``12``, ``1.5e-3``, ``"gaussian"``; a bare word is a string)."""
+    key, separator, raw = text.partition("=")
+    key, raw = key.strip(), raw.strip()
+    if not separator or not key or not raw:
+        raise ConfigError.at(option, f"{text!r} is not KEY=VALUE, e.g. nodes.alice.fibre_length_km=12")
+    try:
+        value = tomllib.loads(f"value = {raw}")["value"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return Override(key=key, value=value)
+
+
+def _parse_text(text: str, *, origin: str, overrides: Iterable[Override] = ()) -> NetworkHardware:
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{origin}: TOML syntax error: {error}") from None
+    overrides = tuple(overrides)
+    for override in overrides:
+        if override.network is not None and override.network != document.get("name"):
+            raise ConfigError.at(
+                "calibration", f"{override.reason!r} calibrates network {override.network!r}, not {document.get('name')!r}"
+            )
     try:
-        return network_from_mapping(document)
+        applied = apply_overrides(document, overrides)
+        return network_from_mapping(applied)
     except ConfigError as error:
-        raise ConfigError(f"{origin}: {error}") from None
+        for override in overrides:
+            if error.field is not None and _matches(override.key, error.field):
+                option = "--set" if override.source == "user" else f"calibration ({override.reason})"
+                raise ConfigError(f"{option} {override.key}: {error.detail}", field=override.key,
+                                  detail=error.detail) from None
+        raise ConfigError(f"{origin}: {error}", field=error.field, detail=error.detail) from None
+
+
+def _matches(override_key: str, key_path: str) -> bool:
+    pattern = re.escape(override_key).replace(r"\*", "[^.]+")
+    return re.fullmatch(pattern + r"(\..*)?", key_path) is not None
+
+
+_FIELDS_OF = {"nodes": NODE_FIELDS, "server": SERVER_FIELDS, "drift": DRIFT_FIELDS, "experiments": EXPERIMENT_FIELDS}
+
+
+def apply_overrides(document: Mapping[str, Any], overrides: Iterable[Override]) -> dict[str, Any]:
+    """A copy of a parsed network document with each override written in as a tagged value."""
+    out = copy.deepcopy(dict(document))
+    for override in overrides:
+        parts = override.key.split(".")
+        if parts[0] in _FIELDS_OF and len(parts) == (2 if parts[0] in ("server", "drift") else 3):
+            try:
+                refuse_unknown_keys(override.key, [parts[-1]], _FIELDS_OF[parts[0]])
+            except ConfigError as error:
+                raise ConfigError.at(override.key, (error.detail or str(error)).replace(
+                    f"{override.key}: ", "")) from None
+        entry = {"value": override.value, "source": override.source, "reason": override.tag_reason}
+        section = parts[0]
+        if section in ("server", "drift") and len(parts) == 2:
+            _table_at(out, section)[parts[1]] = entry
+        elif section in ("nodes", "experiments") and len(parts) == 3:
+            owners = _table_at(out, section)
+            names = list(owners) if section == "nodes" and parts[1] == "*" else [parts[1]]
+            for name in names:
+                if name not in owners:
+                    raise ConfigError.at(
+                        override.key, f"{name!r} is not one of the {section} ({', '.join(owners) or 'none'})"
+                    )
+                _table_at(owners, name)[parts[2]] = entry
+        else:
+            raise ConfigError.at(
+                override.key,
+                "is not a key path of a hardware value; use nodes.NAME.FIELD, nodes.*.FIELD, server.FIELD, "
+                "drift.FIELD or experiments.NAME.FIELD",
+            )
+    return out
+
+
+def _table_at(parent: dict[str, Any], key: str) -> dict[str, Any]:
+    table = parent.setdefault(key, {})
+    if not isinstance(table, dict):
+        raise ConfigError.at(key, f"expected a table, got {table!r} ({type(table).__name__})")
+    return table
 
 
 def network_from_mapping(document: Mapping[str, object]) -> NetworkHardware:
@@ -101,56 +220,58 @@ def network_from_mapping(document: Mapping[str, object]) -> NetworkHardware:
     refuse_unknown_keys("top level", document, TOP_LEVEL_KEYS)
     name = document.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"name: expected the network's name as a non-empty string, got {name!r}")
+        raise ConfigError.at("name", f"expected the network's name as a non-empty string, got {name!r}")
     description = document.get("description")
     if description is not None and not isinstance(description, str):
-        raise ConfigError(f"description: expected a string, got {description!r}")
+        raise ConfigError.at("description", f"expected a string, got {description!r}")
 
     provenance: dict[tuple[str, str], Provenance] = {}
-    defaults = _read_fields("node_defaults", _table("node_defaults", document.get("node_defaults", {})),
-                            NODE_FIELD_CHECKS, required=False)
+    defaults = _read_tagged("node_defaults", _table("node_defaults", document.get("node_defaults", {})), NODE_FIELDS)
 
-    nodes_table = _table("nodes", _require(document, "nodes", "top level"))
+    nodes_table = _table("nodes", _require(document, "nodes"))
     if len(nodes_table) < 2:
-        raise ConfigError(f"nodes: a network needs at least two nodes, got {', '.join(nodes_table) or 'none'}")
+        raise ConfigError.at("nodes", f"a network needs at least two nodes, got {', '.join(nodes_table) or 'none'}")
     nodes: dict[str, NodeHardware] = {}
     for node_name, node_table in nodes_table.items():
         where = f"nodes.{node_name}"
         _check_owner_name(where, node_name)
-        own = _read_fields(where, _table(where, node_table), NODE_FIELD_CHECKS, required=False)
-        merged = {**defaults, **own}
-        missing = [field for field in NODE_FIELD_CHECKS if field not in merged]
+        merged = {**defaults, **_read_tagged(where, _table(where, node_table), NODE_FIELDS)}
+        missing = [field for field in NODE_FIELDS if field not in merged]
         if missing:
-            raise ConfigError(
-                f"{where}.{missing[0]}: missing (set it in [{where}] or [node_defaults]); "
-                f"all missing: {', '.join(missing)}"
+            raise ConfigError.at(
+                f"{where}.{missing[0]}",
+                f"missing (set it in [{where}] or [node_defaults]); all missing: {', '.join(missing)}",
             )
-        nodes[node_name] = NodeHardware(name=node_name, **{k: value for k, (value, _) in merged.items()})
+        nodes[node_name] = _build(NodeHardware, merged, name=node_name)
         provenance.update({(node_name, k): tag for k, (_, tag) in merged.items()})
 
-    server_fields = _read_fields("server", _table("server", _require(document, "server", "top level")),
-                                 SERVER_FIELD_CHECKS, required=True)
-    server = ServerHardware(**{k: value for k, (value, _) in server_fields.items()})
-    provenance.update({(SERVER_OWNER, k): tag for k, (_, tag) in server_fields.items()})
+    server_fields = _read_tagged("server", _table("server", _require(document, "server")), SERVER_FIELDS, required=True)
+    server = _build(ServerHardware, server_fields)
+    provenance.update({("server", k): tag for k, (_, tag) in server_fields.items()})
+
+    drift_fields = _read_tagged("drift", _table("drift", _require(document, "drift")), DRIFT_FIELDS, required=True)
+    drift = _build(CavityDrift, drift_fields)
+    provenance.update({("drift", k): tag for k, (_, tag) in drift_fields.items()})
 
     experiments: dict[str, Experiment] = {}
     for exp_name, exp_table in _table("experiments", document.get("experiments", {})).items():
         where = f"experiments.{exp_name}"
         _check_owner_name(where, exp_name)
         if exp_name in nodes:
-            raise ConfigError(f"{where}: experiment name {exp_name!r} is also a node name; rename one")
+            raise ConfigError.at(where, f"experiment name {exp_name!r} is also a node name; rename one")
         exp_table = _table(where, exp_table)
-        refuse_unknown_keys(where, exp_table, set(EXPERIMENT_FIELD_CHECKS) | {"nodes"})
-        tagged = {k: v for k, v in exp_table.items() if k != "nodes"}
-        exp_fields = _read_fields(where, tagged, EXPERIMENT_FIELD_CHECKS, required=True)
-        pair = exp_table.get("nodes")
-        if pair is not None:
+        refuse_unknown_keys(where, exp_table, {*EXPERIMENT_FIELDS, *EXPERIMENT_PLAIN_KEYS})
+        tagged = {k: v for k, v in exp_table.items() if k not in EXPERIMENT_PLAIN_KEYS}
+        fields = _read_tagged(where, tagged, EXPERIMENT_FIELDS)
+        plain: dict[str, object] = {}
+        if "nodes" in exp_table:
+            pair = exp_table["nodes"]
             _check_node_pair(f"{where}.nodes", pair, nodes)
-            pair = tuple(pair)
-        experiments[exp_name] = Experiment(
-            name=exp_name, nodes=pair, **{k: value for k, (value, _) in exp_fields.items()}
-        )
-        provenance.update({(exp_name, k): tag for k, (_, tag) in exp_fields.items()})
+            plain["nodes"] = tuple(pair)  # type: ignore[arg-type]
+        if "kind" in exp_table:
+            plain["kind"] = exp_table["kind"]
+        experiments[exp_name] = _build(Experiment, fields, where=where, name=exp_name, **plain)
+        provenance.update({(exp_name, k): tag for k, (_, tag) in fields.items()})
 
     published = None
     if "published" in document:
@@ -159,27 +280,42 @@ def network_from_mapping(document: Mapping[str, object]) -> NetworkHardware:
         )
 
     return NetworkHardware(
-        name=name, nodes=nodes, server=server, experiments=experiments, provenance=provenance, published=published
+        name=name, description=description, nodes=nodes, server=server, drift=drift, experiments=experiments,
+        provenance=provenance, published=published,
     )
 
 
-def _require(table: Mapping[str, object], key: str, where: str) -> object:
+def _build(cls: type, fields: Mapping[str, tuple[object, Provenance]], *, where: str | None = None, **plain: object):
+    """``cls`` from tagged fields; a refusal names the key path the bad value was read from."""
+    try:
+        return cls(**{k: value for k, (value, _) in fields.items()}, **plain)
+    except ConfigError as error:
+        field = error.field
+        if field in fields and fields[field][1].toml_key:
+            raise error.renamed(fields[field][1].toml_key) from None
+        if where is not None and field is not None:
+            raise error.renamed(f"{where}.{field}") from None
+        raise
+
+
+def _require(table: Mapping[str, object], key: str) -> object:
     if key not in table:
-        raise ConfigError(f"{key}: missing from the {where} of the file")
+        raise ConfigError.at(key, "missing from the top level of the file")
     return table[key]
 
 
 def _table(key_path: str, value: object) -> Mapping[str, object]:
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{key_path}: expected a table, got {value!r} ({type(value).__name__})")
+        raise ConfigError.at(key_path, f"expected a table, got {value!r} ({type(value).__name__})")
     return value
 
 
 def _check_owner_name(key_path: str, name: str) -> None:
-    if not _NAME_PATTERN.match(name) or name == SERVER_OWNER:
-        raise ConfigError(
-            f"{key_path}: name {name!r} is not allowed; use a letter then letters, digits, '_' or '-', "
-            f"and not {SERVER_OWNER!r}"
+    if not _NAME_PATTERN.match(name) or name in RESERVED_OWNERS:
+        raise ConfigError.at(
+            key_path,
+            f"name {name!r} is not allowed; use a letter then letters, digits, '_' or '-', "
+            f"and none of {', '.join(map(repr, RESERVED_OWNERS))}",
         )
 
 
@@ -190,25 +326,20 @@ def _check_node_pair(key_path: str, pair: object, nodes: Mapping[str, object]) -
         or pair[0] == pair[1]
         or not all(isinstance(n, str) and n in nodes for n in pair)
     ):
-        raise ConfigError(f"{key_path}: expected two different node names from {', '.join(nodes)}, got {pair!r}")
+        raise ConfigError.at(key_path, f"expected two different node names from {', '.join(nodes)}, got {pair!r}")
 
 
-def _read_fields(
-    where: str,
-    table: Mapping[str, object],
-    checks: Mapping[str, Callable[[str, object], object]],
-    *,
-    required: bool,
+def _read_tagged(
+    where: str, table: Mapping[str, object], allowed: tuple[str, ...], *, required: bool = False
 ) -> dict[str, tuple[object, Provenance]]:
-    """Read the tagged values of ``table`` with the fields' own checks; refuse unknown keys."""
-    refuse_unknown_keys(where, table, set(checks))
+    """The tagged values of ``table`` (unchecked values, checked tags); refuse unknown keys."""
+    refuse_unknown_keys(where, table, allowed)
     if required:
-        missing = [field for field in checks if field not in table]
+        missing = [field for field in allowed if field not in table]
         if missing:
-            raise ConfigError(f"{where}.{missing[0]}: missing; all missing: {', '.join(missing)}")
+            raise ConfigError.at(f"{where}.{missing[0]}", f"missing; all missing: {', '.join(missing)}")
     fields: dict[str, tuple[object, Provenance]] = {}
     for field, entry in table.items():
-        key_path = f"{where}.{field}"
-        raw, tag = read_tagged_value(key_path, entry)
-        fields[field] = (checks[field](key_path, raw), tag)
+        raw, tag = read_tagged_value(f"{where}.{field}", entry)
+        fields[field] = (raw, tag)
     return fields

@@ -23,26 +23,17 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from metroqnet.config.errors import ConfigError
-from metroqnet.config.validation import refuse_unknown_keys, require_non_negative, require_number
+from metroqnet.config.validation import NonNegative, Number, parameters, refuse_unknown_keys
 
 
-@dataclass(frozen=True, kw_only=True)
+@parameters
 class PublishedValue:
     """A number as printed in the paper, its one-sigma error if given, and where it is printed."""
 
-    value: float
-    error: float | None = None
+    value: Number
+    error: NonNegative | None = None
     where: str | None = None
     quote: str | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "value", require_number("value", self.value))
-        if self.error is not None:
-            object.__setattr__(self, "error", require_non_negative("error", self.error))
-        for name in ("where", "quote"):
-            text = getattr(self, name)
-            if text is not None and not isinstance(text, str):
-                raise ConfigError(f"{name}: expected a string, got {text!r}")
 
     def __str__(self) -> str:
         return f"{self.value:g}" if self.error is None else f"{self.value:g} ± {self.error:g}"
@@ -100,23 +91,17 @@ _LINK_FIGURES = frozenset(f.name for f in dataclasses.fields(PublishedLink)) - {
 
 def _table(key_path: str, value: object) -> Mapping[str, object]:
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{key_path}: expected a table, got {value!r} ({type(value).__name__})")
+        raise ConfigError.at(key_path, f"expected a table, got {value!r} ({type(value).__name__})")
     return value
 
 
 def _published_value(key_path: str, entry: object) -> PublishedValue:
     table = _table(key_path, entry)
     refuse_unknown_keys(key_path, table, _VALUE_KEYS)
-    if "value" not in table:
-        raise ConfigError(f"{key_path}.value: missing")
-    value = require_number(f"{key_path}.value", table["value"])
-    error = table.get("error")
-    if error is not None:
-        error = require_non_negative(f"{key_path}.error", error)
-    for name in ("where", "quote"):
-        if name in table and not isinstance(table[name], str):
-            raise ConfigError(f"{key_path}.{name}: expected a string, got {table[name]!r}")
-    return PublishedValue(value=value, error=error, where=table.get("where"), quote=table.get("quote"))
+    try:
+        return PublishedValue(**table)
+    except ConfigError as error:
+        raise error.renamed(f"{key_path}.{error.field}") from None
 
 
 def published_from_table(

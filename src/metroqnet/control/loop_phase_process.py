@@ -3,8 +3,8 @@
 Each trial's phase error δ on the stored state is the loop's residual at the write
 plus what the residual frequency offset does during storage, 2π·(Δf − f_comp)·t_storage.
 The loop runs every trial of every block, in order (the sampler asks for blocks in
-order, once per run; ``begin_run`` restarts the loop from the run's seed on its own
-stream, so the sampler's per-block streams are untouched).
+order, once per run; ``begin_run`` restarts the loop on the stream the sampler gives
+its phase process, apart from the per-block streams).
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from metroqnet.config.validation import require_non_negative
-from metroqnet.physics.frequency_drift import FrequencyDrift
+from metroqnet.config.seeds import Seed
+from metroqnet.config.units import S_PER_US
+from metroqnet.config.validation import NonNegative, check
 from metroqnet.control.phase_loop import FrequencyCalibration, PhaseLoop, PhaseLoopSettings
-
-#: Spawn key of the loop's stream under the run seed (sampler blocks use keys 0, 1, 2, ...).
-LOOP_STREAM = 2**31
+from metroqnet.physics.frequency_drift import FrequencyDrift
 
 
 @dataclass(kw_only=True)
@@ -29,23 +28,24 @@ class LoopPhaseProcess:
     settings: PhaseLoopSettings
     noise: object
     storage_us: float
+    calibration: FrequencyCalibration
     drift: FrequencyDrift | None = None
-    calibration: FrequencyCalibration = field(default_factory=FrequencyCalibration)
     stabilize: bool = True
     _loop: PhaseLoop | None = field(default=None, init=False, repr=False)
     _next_block_start: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        require_non_negative("storage_us", self.storage_us)
+        check("storage_us", self.storage_us, NonNegative)
 
-    def begin_run(self, seed: int) -> None:
+    def begin_run(self, seed: Seed) -> None:
+        """Restart the loop on ``seed`` (the sampler gives its phase process a stream of its own)."""
         self._loop = PhaseLoop(
             self.settings,
             noise=self.noise,
             drift=self.drift,
             calibration=self.calibration,
             stabilize=self.stabilize,
-            seed=np.random.SeedSequence(seed, spawn_key=(LOOP_STREAM,)),
+            seed=seed,
         )
         self._next_block_start = 0
 
@@ -62,5 +62,5 @@ class LoopPhaseProcess:
         trials = self._loop.advance(block_trials)
         self._next_block_start += block_trials
         local = np.asarray(trial_indices) - block_start
-        storage_s = self.storage_us * 1e-6
+        storage_s = self.storage_us * S_PER_US
         return trials.residual_rad[local] + 2.0 * math.pi * trials.residual_frequency_hz[local] * storage_s

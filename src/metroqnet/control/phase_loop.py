@@ -4,7 +4,7 @@ Timeline of one trial (Fig. 2a of the paper), from the trial's start:
 ``rounds`` × [probe pulse of ``probe_duration_us``, FPGA feedback within
 ``feedback_latency_us``], then the ``gap_us`` gap (SNSPD afterpulsing), then the
 write. The relative phase φ of the two nodes' light at the beamsplitter comes from a
-noise process (lasers, fibres: :mod:`metroqnet.control.defaults`) plus the cavity
+noise process (lasers, fibres: :mod:`metroqnet.physics.noise_mapping`) plus the cavity
 drift 2π∫(Δf − f_comp)dt, where f_comp is the calibration's compensation.
 
 **Counts.** Both nodes send a probe of ``probe_photons_per_node`` photons (at the
@@ -36,61 +36,52 @@ them there as the cavities drift.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from metroqnet.config.errors import ConfigError
-from metroqnet.config.validation import require_efficiency, require_non_negative, require_positive, require_range
-from metroqnet.physics.frequency_drift import FrequencyDrift
+from metroqnet.config.hardware import NetworkHardware
+from metroqnet.config.seeds import Seed, child, generator
+from metroqnet.config.units import NS_PER_S, NS_PER_US, S_PER_US, US_PER_S
+from metroqnet.config.validation import Efficiency, NonNegative, Positive, Rounds, bounded, check, parameters
 from metroqnet.noise.processes import ProcessState
+from metroqnet.physics.frequency_drift import FrequencyDrift
 
-NS_PER_US = 1000
 #: Trials of laser and fibre noise simulated per call (the process is independent of the loop).
 NOISE_BUFFER_TRIALS = 1 << 16
-NS_PER_S = 1_000_000_000
 
 
-@dataclass(frozen=True, kw_only=True)
+@parameters
 class PhaseLoopSettings:
-    """Probe, timing and feedback of the stabilization loop (defaults: Hefei 2024, see reasons)."""
+    """Probe, timing and feedback of the stabilization loop (:func:`loop_settings` reads them from a preset).
 
-    #: Paper: "contains about 40 photons upon arrival at the beamsplitter".
-    probe_photons_per_node: float = 40.0
-    #: Estimated: the server SNSPD efficiency of the preset (0.7).
-    detection_efficiency: float = 0.7
-    #: Estimated: interference visibility of the two nodes' probes (not given; high, Fig. 2b).
-    visibility: float = 0.95
-    #: Estimated: SNSPD dark counts (20 Hz), per detector.
-    dark_count_rate_hz: float = 20.0
-    #: Paper: "Each phase-probe pulse lasts for 4 μs".
-    probe_duration_us: float = 4.0
-    #: Paper: "The feedback takes up to 2 μs".
-    feedback_latency_us: float = 2.0
-    #: Paper: "the probe-feedback process is executed twice".
-    rounds: int = 2
-    #: Paper: "a gap of τΔ = 5 μs is secured" before the write.
-    gap_us: float = 5.0
-    #: Paper: 2.76 kHz repetition at 5 µs storage.
-    repetition_rate_hz: float = 2760.0
+    ``probe_photons_per_node`` at the beamsplitter, detected with
+    ``detection_efficiency``; ``visibility`` of the two probes' interference;
+    ``dark_count_rate_hz`` per SNSPD; ``rounds`` × [probe of
+    ``probe_duration_us``, feedback within ``feedback_latency_us``], then ``gap_us``
+    before the write; one trial every 1/``repetition_rate_hz``.
+    """
+
+    probe_photons_per_node: NonNegative
+    detection_efficiency: Efficiency
+    visibility: bounded(gt=0.0, le=1.0)  # type: ignore[valid-type]
+    dark_count_rate_hz: NonNegative
+    probe_duration_us: Positive
+    feedback_latency_us: NonNegative
+    rounds: Rounds
+    gap_us: NonNegative
+    repetition_rate_hz: Positive
 
     def __post_init__(self) -> None:
-        require_non_negative("probe_photons_per_node", self.probe_photons_per_node)
-        require_efficiency("detection_efficiency", self.detection_efficiency)
-        require_range("visibility", self.visibility, low=0.0, high=1.0, low_open=True)
-        require_non_negative("dark_count_rate_hz", self.dark_count_rate_hz)
-        require_positive("probe_duration_us", self.probe_duration_us)
-        require_non_negative("feedback_latency_us", self.feedback_latency_us)
-        require_non_negative("gap_us", self.gap_us)
-        require_positive("repetition_rate_hz", self.repetition_rate_hz)
-        if self.rounds not in (1, 2) or isinstance(self.rounds, bool):
-            raise ConfigError(f"rounds: {self.rounds!r} is not allowed; the loop runs 1 or 2 probe-feedback rounds")
-        period_us = 1e6 / self.repetition_rate_hz
+        period_us = US_PER_S / self.repetition_rate_hz
         if self.cycle_us >= period_us:
-            raise ConfigError(
-                f"feedback_latency_us: probe, feedback and gap take {self.cycle_us:g} µs, longer than the trial "
-                f"period {period_us:g} µs at repetition_rate_hz {self.repetition_rate_hz:g}"
+            raise ConfigError.at(
+                "feedback_latency_us",
+                f"probe, feedback and gap take {self.cycle_us:g} µs, longer than the trial period {period_us:g} µs "
+                f"at repetition_rate_hz {self.repetition_rate_hz:g}",
             )
 
     @property
@@ -116,26 +107,60 @@ class PhaseLoopSettings:
 
     @property
     def dark_counts_per_probe(self) -> float:
-        return self.dark_count_rate_hz * self.probe_duration_us * 1e-6
+        return self.dark_count_rate_hz * self.probe_duration_us * S_PER_US
 
     @property
     def shot_noise_limit_rad(self) -> float:
         """1/(V sqrt(n)): the phase error of one probe of n detected photons."""
         return 1.0 / (self.visibility * math.sqrt(self.detected_probe_photons))
 
+    def replace(self, **changes: object) -> PhaseLoopSettings:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
 
-@dataclass(frozen=True, kw_only=True)
+
+@parameters
 class FrequencyCalibration:
-    """The continuous calibration of Δf from the probe data (``enabled=False`` switches it off)."""
+    """The continuous calibration of Δf from the probe data (``enabled=False`` switches it off).
 
+    Over each ``window_s`` the frequency difference is estimated and the
+    compensation moves by ``gain`` times the estimate.
+    """
+
+    window_s: Positive
+    gain: bounded(gt=0.0, le=2.0)  # type: ignore[valid-type]
     enabled: bool = True
-    #: Estimated: 1 s windows (2760 trials) estimate Δf to a few Hz under the lasers' diffusion.
-    window_s: float = 1.0
-    gain: float = 1.0
 
-    def __post_init__(self) -> None:
-        require_positive("window_s", self.window_s)
-        require_range("gain", self.gain, low=0.0, high=2.0, low_open=True)
+    def replace(self, **changes: object) -> FrequencyCalibration:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+def loop_settings(network: NetworkHardware, *, repetition_rate_hz: float) -> PhaseLoopSettings:
+    """The loop of ``network``'s server at a repetition rate.
+
+    The probes are counted by the server's SNSPDs (efficiency and dark counts of
+    ``[server]``); the photon number is the paper's "upon arrival at the
+    beamsplitter", so the arm losses before it are already inside it.
+    """
+    server = network.server
+    return PhaseLoopSettings(
+        probe_photons_per_node=server.probe_photons_per_node,
+        detection_efficiency=server.snspd_efficiency,
+        visibility=server.probe_visibility,
+        dark_count_rate_hz=server.snspd_dark_count_rate_hz,
+        probe_duration_us=server.probe_duration_us,
+        feedback_latency_us=server.feedback_latency_us,
+        rounds=server.probe_rounds,
+        gap_us=server.probe_gap_us,
+        repetition_rate_hz=check("repetition_rate_hz", repetition_rate_hz, Positive),
+    )
+
+
+def frequency_calibration(network: NetworkHardware, *, enabled: bool = True) -> FrequencyCalibration:
+    """The frequency calibration of ``network``'s server."""
+    server = network.server
+    return FrequencyCalibration(window_s=server.calibration_window_s, gain=server.calibration_gain, enabled=enabled)
 
 
 def probe_quadrature(
@@ -209,9 +234,9 @@ class PhaseLoop:
         *,
         noise,
         drift: FrequencyDrift | None = None,
-        calibration: FrequencyCalibration = FrequencyCalibration(),
+        calibration: FrequencyCalibration,
         stabilize: bool = True,
-        seed: int | np.random.SeedSequence,
+        seed: Seed,
         start_ns: int = 0,
     ) -> None:
         self.settings = settings
@@ -219,10 +244,8 @@ class PhaseLoop:
         self.drift = drift
         self.calibration = calibration
         self.stabilize = stabilize
-        sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        noise_seed, count_seed = sequence.spawn(2)
-        self._noise_rng = np.random.default_rng(noise_seed)
-        self._count_rng = np.random.default_rng(count_seed)
+        self._noise_rng = generator(child(seed, 0))
+        self._count_rng = generator(child(seed, 1))
         self._noise_state: ProcessState | None = None
         self._trial = 0
         self._start_ns = start_ns

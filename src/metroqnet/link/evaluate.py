@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+
+import numpy as np
 
 from metroqnet.analysis.estimators import EntanglementFigures, entanglement_figures
 from metroqnet.analysis.outcomes import HERALD_SIGNS
-from metroqnet.link.fock_engine import DEFAULT_TOLERANCE, JointTables, joint_tables
+from metroqnet.config.identity import strong_id
 from metroqnet.config.link_parameters import LinkParameters
+from metroqnet.config.versions import versions
+from metroqnet.link.fock_engine import DEFAULT_TOLERANCE, JointTables, joint_tables
 
 
 def photonless_probability(params: LinkParameters) -> float:
@@ -51,6 +55,48 @@ class LinkResult:
         )
         return per_trial * rate
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Why a figure is absent (None), if one is."""
+        if any(self.figures[sign].atomic_concurrence is None for sign in HERALD_SIGNS):
+            return (
+                "atomic_concurrence, atomic_concurrence_general: undefined at read efficiencies "
+                f"({self.params.read_efficiency_x!r}, {self.params.read_efficiency_y!r}): nothing comes back from "
+                "the memory, so there is no read-out loss to deduct",
+            )
+        return ()
+
+    def provenance(self) -> dict[str, object]:
+        """The parameters (with their strong id), the engine's cutoff and the versions."""
+        return {
+            "parameters": self.params.to_mapping(),
+            "parameters_id": strong_id(self.params),
+            "photon_cutoff": self.photon_cutoff,
+            "engine": "metroqnet.link.fock_engine (exact, Fock basis)",
+            **versions(),
+            "notes": list(self.notes),
+        }
+
+    def to_xarray(self):
+        """An ``xarray.Dataset``: each figure over ``sign`` (plus, minus), herald probabilities and rates as scalars."""
+        from metroqnet.analysis.labelled import dataset_attributes, require_xarray
+
+        xr = require_xarray()
+        names = [field.name for field in fields(EntanglementFigures)]
+        variables = {
+            name: (("sign",), np.array([_number(getattr(self.figures[sign], name)) for sign in HERALD_SIGNS]))
+            for name in names
+        }
+        scalars = {key: value for key, value in self.as_dict().items() if key not in HERALD_SIGNS}
+        variables.update({key: ((), value) for key, value in scalars.items()})
+        return xr.Dataset(variables, coords={"sign": list(HERALD_SIGNS)}, attrs=dataset_attributes(self.provenance()))
+
+    def to_dataframe(self):
+        """A ``pandas.DataFrame``: one row per herald sign, one column per figure."""
+        return self.to_xarray().drop_vars(
+            [name for name, variable in self.to_xarray().data_vars.items() if variable.ndim == 0]
+        ).to_dataframe()
+
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
             "herald_probability": self.herald_probability,
@@ -64,7 +110,14 @@ class LinkResult:
             out["repetition_rate_hz"] = self.params.repetition_rate_hz
             out["entangling_rate_hz"] = self.entangling_rate_hz
             out["pme_rate_hz"] = self.pme_rate_hz
+        if self.notes:
+            out["notes"] = list(self.notes)
         return out
+
+
+def _number(value: float | None) -> float:
+    """A figure for a labelled array: an absent one (None) is NaN there, as xarray marks missing data."""
+    return np.nan if value is None else value
 
 
 def figures_from_tables(tables: JointTables, params: LinkParameters) -> dict[str, EntanglementFigures]:

@@ -1,4 +1,4 @@
-"""Exact link engine: the SPEC §2 contract computed in the Fock basis of the two memories.
+"""Exact link engine: the link model of ``docs/link_model.md`` computed in the Fock basis of the two memories.
 
 Why Fock and not phase space: every click probability here is a *positive*
 sum over photon-number sectors, with one subtraction for the herald and one per

@@ -25,21 +25,22 @@ value and the OU rate start from their stationary distributions.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from metroqnet.config.errors import ConfigError
-from metroqnet.config.validation import require_positive, require_range
+from metroqnet.config.units import NS_PER_S
+from metroqnet.config.validation import NonNegative, Positive, bounded, check_array, parameters
 from metroqnet.noise._scan import decaying_sum, growth_factors, step_growth
 from metroqnet.noise._steps import per_step
-from metroqnet.noise.processes import NS_PER_S, ProcessBase, ProcessState, state_values
+from metroqnet.noise.processes import ProcessBase, ProcessState, state_values
 
 __all__ = ["IntegratedOUPhase", "OrnsteinUhlenbeckPhase", "WienerPhase", "frequencies_hz", "lags_s"]
 
 #: Stds and rates above this are refused: the vectorized recurrence scales drives by up to e^640.
 MAX_AMPLITUDE = 1e15
+#: A std, rate or diffusion: finite, >= 0, at most MAX_AMPLITUDE.
+Amplitude = bounded(ge=0.0, le=MAX_AMPLITUDE)
 SERIES_BELOW = 0.1
 TINY_BELOW = 1e-3
 #: Coefficients of f(δ) = 2δ − 3 + 4e^{−δ} − e^{−2δ} = Σ_{n≥3} (−1)ⁿ (4 − 2ⁿ) δⁿ / n!.
@@ -49,17 +50,11 @@ _H_SERIES = tuple((-1) ** n / math.factorial(n) for n in range(2, 14))
 
 
 def frequencies_hz(frequency_hz: ArrayLike) -> np.ndarray:
-    f = np.asarray(frequency_hz, dtype=float)
-    if not np.all(np.isfinite(f)) or np.any(f <= 0):
-        raise ConfigError(f"frequency_hz: every frequency must be finite and > 0, got {frequency_hz!r}")
-    return f
+    return check_array("frequency_hz", frequency_hz, Positive)
 
 
 def lags_s(lag_s: ArrayLike) -> np.ndarray:
-    tau = np.asarray(lag_s, dtype=float)
-    if not np.all(np.isfinite(tau)) or np.any(tau < 0):
-        raise ConfigError(f"lag_s: every lag must be finite and >= 0, got {lag_s!r}")
-    return tau
+    return check_array("lag_s", lag_s, NonNegative)
 
 
 def _series(x: np.ndarray, coefficients: tuple[float, ...], power: int) -> np.ndarray:
@@ -88,19 +83,12 @@ def kept_factors(cache: dict, growth: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return last[1]
 
 
-def _amplitude(name: str, value: object) -> float:
-    return require_range(name, value, low=0.0, high=MAX_AMPLITUDE)
-
-
-@dataclass(frozen=True, kw_only=True)
+@parameters
 class WienerPhase(ProcessBase):
     """Phase diffusion: Var[φ(t+τ) − φ(t)] = ``diffusion_rad2_per_s`` · τ. State values: ``(phase_rad,)``."""
 
-    diffusion_rad2_per_s: float
+    diffusion_rad2_per_s: Amplitude
     normals_per_sample = 1
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "diffusion_rad2_per_s", _amplitude("diffusion_rad2_per_s", self.diffusion_rad2_per_s))
 
     def initial_state(self, time_ns: int, *, rng: np.random.Generator) -> ProcessState:
         return ProcessState(time_ns=time_ns, values=(0.0,))
@@ -125,17 +113,13 @@ class WienerPhase(ProcessBase):
         return self.diffusion_rad2_per_s * lags_s(lag_s)
 
 
-@dataclass(frozen=True, kw_only=True)
+@parameters
 class OrnsteinUhlenbeckPhase(ProcessBase):
     """Stationary Gaussian phase, std ``std_rad``, correlation e^{−τ/``correlation_s``}. State: ``(phase_rad,)``."""
 
-    std_rad: float
-    correlation_s: float
+    std_rad: Amplitude
+    correlation_s: Positive
     normals_per_sample = 1
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "std_rad", _amplitude("std_rad", self.std_rad))
-        object.__setattr__(self, "correlation_s", require_positive("correlation_s", self.correlation_s))
 
     def initial_state(self, time_ns: int, *, rng: np.random.Generator) -> ProcessState:
         return ProcessState(time_ns=time_ns, values=(self.std_rad * float(rng.standard_normal()),))
@@ -162,20 +146,16 @@ class OrnsteinUhlenbeckPhase(ProcessBase):
         return -2.0 * self.std_rad**2 * np.expm1(-lags_s(lag_s) / self.correlation_s)
 
 
-@dataclass(frozen=True, kw_only=True)
+@parameters
 class IntegratedOUPhase(ProcessBase):
     """Phase whose rate is OU (std ``rate_std_rad_per_s``, correlation ``correlation_s``).
 
     State values: ``(rate_rad_per_s, phase_rad)``.
     """
 
-    rate_std_rad_per_s: float
-    correlation_s: float
+    rate_std_rad_per_s: Amplitude
+    correlation_s: Positive
     normals_per_sample = 2
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "rate_std_rad_per_s", _amplitude("rate_std_rad_per_s", self.rate_std_rad_per_s))
-        object.__setattr__(self, "correlation_s", require_positive("correlation_s", self.correlation_s))
 
     def initial_state(self, time_ns: int, *, rng: np.random.Generator) -> ProcessState:
         return ProcessState(time_ns=time_ns, values=(self.rate_std_rad_per_s * float(rng.standard_normal()), 0.0))

@@ -41,7 +41,6 @@ from metroqnet.noise._scan import ALIGN_SAMPLES, SLICE_SAMPLES
 
 __all__ = [
     "ALIGN_SAMPLES",
-    "NS_PER_S",
     "NoiseProcess",
     "ProcessBase",
     "ProcessState",
@@ -50,9 +49,6 @@ __all__ = [
     "simulate_chunks",
     "state_values",
 ]
-
-NS_PER_S = 1e9
-
 
 @dataclass(frozen=True, kw_only=True)
 class ProcessState:

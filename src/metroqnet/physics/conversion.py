@@ -12,16 +12,16 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from metroqnet.physics._domain import checked, output
+from metroqnet.config.validation import NonNegative, Probability, check_array, output
 
 
 def conversion_transmission(*, qfc_efficiency: ArrayLike) -> float | np.ndarray:
     """Transmission of the write-out photon through the QFC module (its end-to-end efficiency)."""
-    return output(checked("qfc_efficiency", qfc_efficiency, low=0.0, high=1.0))
+    return output(check_array("qfc_efficiency", qfc_efficiency, Probability))
 
 
 def noise_rate_after_hz(*, qfc_noise_rate_hz: ArrayLike, transmission: ArrayLike) -> float | np.ndarray:
     """Noise photon rate after a downstream transmission T (fibre, switch, detector): rate · T."""
-    rate = checked("qfc_noise_rate_hz", qfc_noise_rate_hz, low=0.0)
-    t = checked("transmission", transmission, low=0.0, high=1.0)
+    rate = check_array("qfc_noise_rate_hz", qfc_noise_rate_hz, NonNegative)
+    t = check_array("transmission", transmission, Probability)
     return output(rate * t)

@@ -39,37 +39,31 @@ State: ``parts = (thermal, acoustic)`` (the terms of :attr:`FibrePhase.component
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from metroqnet.config.validation import require_non_negative, require_positive, require_range
-from metroqnet.noise.gaussian import MAX_AMPLITUDE, IntegratedOUPhase, OrnsteinUhlenbeckPhase
+from metroqnet.config.units import S_PER_US
+from metroqnet.config.validation import NonNegative, Positive, check, parameters
+from metroqnet.noise.gaussian import Amplitude, IntegratedOUPhase, OrnsteinUhlenbeckPhase
 from metroqnet.noise.processes import ProcessBase, ProcessState
 from metroqnet.noise.sums import PhaseSum, PhaseTerm
 
 __all__ = ["FibrePhase"]
 
-_S_PER_US = 1e-6
 
-
-@dataclass(frozen=True, kw_only=True)
+@parameters
 class FibrePhase(ProcessBase):
     """Thermal (integrated OU) plus acoustic (OU) phase noise of one fibre (module docstring)."""
 
-    thermal_rate_rad_per_s: float
-    thermal_correlation_s: float
-    acoustic_std_rad: float
-    acoustic_correlation_us: float
+    thermal_rate_rad_per_s: Amplitude
+    thermal_correlation_s: Positive
+    acoustic_std_rad: Amplitude
+    acoustic_correlation_us: Positive
     normals_per_sample = 3
 
     def __post_init__(self) -> None:
-        for name in ("thermal_rate_rad_per_s", "acoustic_std_rad"):
-            object.__setattr__(self, name, require_range(name, getattr(self, name), low=0.0, high=MAX_AMPLITUDE))
-        for name in ("thermal_correlation_s", "acoustic_correlation_us"):
-            object.__setattr__(self, name, require_positive(name, getattr(self, name)))
         _ = self.components
 
     @classmethod
@@ -83,9 +77,9 @@ class FibrePhase(ProcessBase):
         acoustic_correlation_us: float,
     ) -> FibrePhase:
         """A fibre of ``length_km``: thermal rate ∝ L, acoustic variance ∝ L (module docstring)."""
-        length = require_non_negative("length_km", length_km)
-        rate = require_non_negative("thermal_rate_rad_per_s_per_km", thermal_rate_rad_per_s_per_km)
-        variance = require_non_negative("acoustic_variance_rad2_per_km", acoustic_variance_rad2_per_km)
+        length = check("length_km", length_km, NonNegative)
+        rate = check("thermal_rate_rad_per_s_per_km", thermal_rate_rad_per_s_per_km, NonNegative)
+        variance = check("acoustic_variance_rad2_per_km", acoustic_variance_rad2_per_km, NonNegative)
         return cls(
             thermal_rate_rad_per_s=rate * length,
             thermal_correlation_s=thermal_correlation_s,
@@ -99,7 +93,7 @@ class FibrePhase(ProcessBase):
             rate_std_rad_per_s=self.thermal_rate_rad_per_s, correlation_s=self.thermal_correlation_s
         )
         acoustic = OrnsteinUhlenbeckPhase(
-            std_rad=self.acoustic_std_rad, correlation_s=self.acoustic_correlation_us * _S_PER_US
+            std_rad=self.acoustic_std_rad, correlation_s=self.acoustic_correlation_us * S_PER_US
         )
         return PhaseSum(
             terms=(PhaseTerm(name="thermal", process=thermal), PhaseTerm(name="acoustic", process=acoustic))

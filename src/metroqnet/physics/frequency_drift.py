@@ -17,52 +17,44 @@ and t_days the time since t = 0 in days. The phase it adds to the link,
 is integrated exactly (T is piecewise linear, so the integral is piecewise quadratic).
 Over 76 h the phase reaches ~10¹⁰ rad; float64 keeps it to ~10⁻⁶ rad.
 
-Defaults (:func:`metroqnet.control.defaults.hefei_frequency_drift`): 4 kHz/K with the
-default ±0.5 K diurnal temperature, plus 0.3 kHz/day of aging, give ≈ 5 kHz
-peak-to-peak over 76 h, as in Fig. 2d (estimated: the paper gives neither the
-coefficient nor the temperature swing).
+The values come from a preset's ``[drift]`` table
+(:func:`metroqnet.physics.noise_mapping.cavity_drift`); the Hefei preset's 4 kHz/K on a
+±0.5 K diurnal temperature, plus 0.3 kHz/day of aging, give ≈ 5 kHz peak-to-peak over
+76 h, as in Fig. 2d (estimated: the paper gives neither the coefficient nor the
+temperature swing).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from metroqnet.config.errors import ConfigError
-from metroqnet.config.validation import require_number, require_range
-from metroqnet.noise.processes import NS_PER_S, ProcessBase, ProcessState
-from metroqnet.physics.temperature import ABSOLUTE_ZERO_C, TemperatureRecord
+from metroqnet.config.units import HZ_PER_KHZ, NS_PER_S, S_PER_DAY
+from metroqnet.config.validation import Number, parameters
+from metroqnet.noise.processes import ProcessBase, ProcessState
+from metroqnet.physics.temperature import Celsius, TemperatureRecord
 
 __all__ = ["FrequencyDrift"]
 
-HZ_PER_KHZ = 1e3
-S_PER_DAY = 86400.0
 
-
-@dataclass(frozen=True, kw_only=True)
+@parameters
 class FrequencyDrift(ProcessBase):
     """Δf(t) following a temperature record plus linear aging (module docstring). Values: φ_drift (rad)."""
 
     temperature: TemperatureRecord
-    coefficient_khz_per_k: float
-    aging_khz_per_day: float = 0.0
-    reference_temperature_c: float | None = None
-    offset_khz: float = 0.0
+    coefficient_khz_per_k: Number
+    aging_khz_per_day: Number = 0.0
+    reference_temperature_c: Celsius | None = None  # type: ignore[valid-type]
+    offset_khz: Number = 0.0
     normals_per_sample = 0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.temperature, TemperatureRecord):
-            raise ConfigError(f"temperature: expected a TemperatureRecord, got {type(self.temperature).__name__}")
-        for name in ("coefficient_khz_per_k", "aging_khz_per_day", "offset_khz"):
-            object.__setattr__(self, name, require_number(name, getattr(self, name)))
         reference = self.reference_temperature_c
         if reference is None:
             reference = float(self.temperature.temperatures_c[0])
-        reference = require_range("reference_temperature_c", reference, low=ABSOLUTE_ZERO_C, low_open=True)
-        object.__setattr__(self, "reference_temperature_c", reference)
+            object.__setattr__(self, "reference_temperature_c", reference)
         # On segment i (knot t_i, s seconds into it): Δf = A_i + 2 B_i s and ∫_{t_i}^{t_i+s} Δf = A_i s + B_i s².
         record = self.temperature
         knots_s = record.knots_ns / NS_PER_S

@@ -18,13 +18,12 @@ phases: a Wiener process with the summed diffusion 2π(Δν_x + Δν_y).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from metroqnet.config.validation import require_positive, require_range
+from metroqnet.config.validation import NonNegative, Positive, bounded, check, parameters
 from metroqnet.noise.gaussian import MAX_AMPLITUDE, WienerPhase
 from metroqnet.noise.processes import ProcessBase, ProcessState
 
@@ -33,25 +32,21 @@ __all__ = ["LaserPhase", "coherence_time_s", "linewidth_hz_for_coherence_time"]
 
 def coherence_time_s(linewidth_hz: float) -> float:
     """τ_c = 1/(π Δν): the 1/e time of the field coherence (inf for a zero linewidth)."""
-    width = require_range("linewidth_hz", linewidth_hz, low=0.0)
+    width = check("linewidth_hz", linewidth_hz, NonNegative)
     return math.inf if width == 0 else 1.0 / (math.pi * width)
 
 
 def linewidth_hz_for_coherence_time(coherence_time_s: float) -> float:
     """Δν = 1/(π τ_c)."""
-    return 1.0 / (math.pi * require_positive("coherence_time_s", coherence_time_s))
+    return 1.0 / (math.pi * check("coherence_time_s", coherence_time_s, Positive))
 
 
-@dataclass(frozen=True, kw_only=True)
+@parameters
 class LaserPhase(ProcessBase):
     """Phase diffusion of one laser of Lorentzian FWHM ``linewidth_hz``. State values: ``(phase_rad,)``."""
 
-    linewidth_hz: float
+    linewidth_hz: bounded(ge=0.0, le=MAX_AMPLITUDE / (2 * math.pi))  # type: ignore[valid-type]
     normals_per_sample = 1
-
-    def __post_init__(self) -> None:
-        width = require_range("linewidth_hz", self.linewidth_hz, low=0.0, high=MAX_AMPLITUDE / (2 * math.pi))
-        object.__setattr__(self, "linewidth_hz", width)
 
     @classmethod
     def from_coherence_time(cls, *, coherence_time_s: float) -> LaserPhase:

@@ -1,17 +1,17 @@
-"""The one mapping from hardware (:mod:`metroqnet.config.hardware`) to SPEC §2 link parameters.
+"""The one mapping from hardware (:mod:`metroqnet.config.hardware`) to link parameters (``docs/link_model.md``).
 
 For the link between nodes X and Y at storage time t (node k ∈ {X, Y}):
 
 * ``excitation_probability_k`` = χ_k.
 * ``herald_efficiency_k`` = collection_k · QFC_k · 10^(-α_k L_k / 10) · 10^(-switch_dB / 10)
   · interferometer arm · SNSPD efficiency. All losses from the ensemble to a click
-  are one pure-loss channel (SPEC §2.2); both server arms and both SNSPDs are taken
+  are one pure-loss channel; both server arms and both SNSPDs are taken
   equal (one ``interferometer_transmission``, one ``snspd_efficiency``).
 * ``herald_noise_probability`` = 1 - exp(-R · w), w the herald window, per detector
   and trial, with R = SNSPD dark rate + ½ Σ_k QFC noise rate_k · fibre_k · switch
   · arm · SNSPD efficiency. Only the two switched nodes' noise reaches the
   beamsplitter; each noise photon goes to a given detector with probability ½;
-  noise is Poisson and independent of the light (SPEC §2.3). Afterpulsing and
+  noise is Poisson and independent of the light. Afterpulsing and
   phase-probe leakage are not modelled.
 * ``herald_mode_overlap_k`` = ``writeout_mode_overlap_k``: the fraction of k's
   write-out intensity in the mode common to all nodes at the server.
@@ -24,6 +24,10 @@ For the link between nodes X and Y at storage time t (node k ∈ {X, Y}):
 * ``probe_mean_photon_number_k``, ``probe_mode_overlap_k``: the node's values.
 * ``local_noise_probability_k`` = 1 - exp(-dark rate_k · read window_k).
 * ``repetition_rate_hz``: as given (optional).
+
+Beside the link parameters, :func:`round_trip_us` gives the node–server round trip
+of the classical herald message (2 · L · fibre delay per km), which a storage time
+must exceed for a node to read its memory after the herald is known.
 """
 
 from __future__ import annotations
@@ -33,16 +37,14 @@ from collections.abc import Sequence
 
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.hardware import NetworkHardware, NodeHardware, ServerHardware
-from metroqnet.config.validation import require_non_negative
 from metroqnet.config.link_parameters import LinkParameters
+from metroqnet.config.units import HZ_PER_KHZ, S_PER_US
+from metroqnet.config.validation import NonNegative, check
+from metroqnet.physics import fibre
 from metroqnet.physics.conversion import conversion_transmission, noise_rate_after_hz
 from metroqnet.physics.detector import noise_click_probability
-from metroqnet.physics.fibre import fibre_transmission
 from metroqnet.physics.memory import retrieval_efficiency
 from metroqnet.physics.switch import switch_transmission
-
-_HZ_PER_KHZ = 1e3
-_S_PER_US = 1e-6
 
 
 def _server_arm_transmission(server: ServerHardware) -> float:
@@ -51,7 +53,7 @@ def _server_arm_transmission(server: ServerHardware) -> float:
 
 
 def _node_fibre_transmission(node: NodeHardware) -> float:
-    return fibre_transmission(node.fibre_length_km, attenuation_db_per_km=node.fibre_attenuation_db_per_km)
+    return fibre.fibre_transmission(node.fibre_length_km, attenuation_db_per_km=node.fibre_attenuation_db_per_km)
 
 
 def herald_efficiency(node: NodeHardware, server: ServerHardware) -> float:
@@ -93,7 +95,7 @@ def read_efficiency(node: NodeHardware, *, storage_us: float) -> float:
 def phase_noise_std_rad(server: ServerHardware, *, storage_us: float) -> float:
     """√(σ_res² + (2π f_rms t)²): stabilization residual plus frequency-offset drift during storage."""
     residual_rad = math.radians(server.phase_residual_std_deg)
-    drift_rad = 2.0 * math.pi * (server.frequency_offset_rms_khz * _HZ_PER_KHZ) * (storage_us * _S_PER_US)
+    drift_rad = 2.0 * math.pi * (server.frequency_offset_rms_khz * HZ_PER_KHZ) * (storage_us * S_PER_US)
     return math.hypot(residual_rad, drift_rad)
 
 
@@ -110,7 +112,7 @@ def link_parameters(
     storage_us: float,
     repetition_rate_hz: float | None = None,
 ) -> LinkParameters:
-    """SPEC §2 link parameters of the link X–Y after ``storage_us`` of storage (formulas: module doc).
+    """Link parameters (``docs/link_model.md``) of the link X–Y after ``storage_us`` of storage (formulas: module doc).
 
     Unknown node names are refused with the list of nodes; the same node twice
     is refused.
@@ -119,7 +121,7 @@ def link_parameters(
     y = network.node(node_y, field_name="node_y")
     if node_x == node_y:
         raise ConfigError(f"node_y: {node_y!r} is the same node as node_x; a link needs two different nodes")
-    storage_us = require_non_negative("storage_us", storage_us)
+    storage_us = check("storage_us", storage_us, NonNegative)
     server = network.server
     per_node: dict[str, float] = {}
     for suffix, node in (("x", x), ("y", y)):
@@ -130,19 +132,32 @@ def link_parameters(
         per_node[f"probe_mean_photon_number_{suffix}"] = node.probe_mean_photon_number
         per_node[f"probe_mode_overlap_{suffix}"] = node.probe_mode_overlap
         per_node[f"local_noise_probability_{suffix}"] = local_noise_probability(node)
-    return LinkParameters(
-        **per_node,
-        herald_noise_probability=herald_noise_probability((x, y), server),
-        phase_noise_std_rad=phase_noise_std_rad(server, storage_us=storage_us),
-        repetition_rate_hz=repetition_rate_hz,
-    )
+    try:
+        return LinkParameters(
+            **per_node,
+            herald_noise_probability=herald_noise_probability((x, y), server),
+            phase_noise_std_rad=phase_noise_std_rad(server, storage_us=storage_us),
+            repetition_rate_hz=repetition_rate_hz,
+        )
+    except ConfigError as error:  # a derived value: name what the user set
+        raise ConfigError(
+            f"link {node_x}-{node_y} of {network.name} at storage_us={storage_us:g}, "
+            f"repetition_rate_hz={repetition_rate_hz!r}: {error}", field=error.field, detail=error.detail,
+        ) from None
+
+
+def round_trip_us(node: NodeHardware) -> float:
+    """Node → server → node: 2 · L · delay per km (the herald's message back, µs)."""
+    return fibre.round_trip_us(node.fibre_length_km, delay_us_per_km=node.fibre_delay_us_per_km)
 
 
 def experiment_link_parameters(network: NetworkHardware, experiment: str) -> LinkParameters:
     """Link parameters of a declared experiment: its node pair, storage time and repetition rate."""
     declared = network.experiment(experiment)
     if declared.nodes is None:
-        raise ConfigError(f"experiments.{experiment}.nodes: not declared; call link_parameters with the two nodes")
+        raise ConfigError.at(f"experiments.{experiment}.nodes", "not declared; call link_parameters with the two nodes")
+    if declared.storage_us is None:
+        raise ConfigError.at(f"experiments.{experiment}", f"a {declared.kind!r} experiment is not a link experiment")
     return link_parameters(
         network,
         *declared.nodes,

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from metroqnet.config.errors import ConfigError
-from metroqnet.physics._domain import checked, output
+from metroqnet.config.validation import NonNegative, Positive, Probability, check_array, output
 
 #: One law per name in ``metroqnet.config.hardware.MEMORY_DECAY_MODELS`` (a test checks they agree).
 DECAY_LAWS = {
@@ -24,8 +24,8 @@ def memory_decay_factor(storage_us: ArrayLike, *, lifetime_us: float, decay: str
     """f(t/τ): 1 at t = 0, 1/e at t = τ, for the named decay law."""
     if decay not in DECAY_LAWS:
         raise ConfigError(f"decay: {decay!r} is not a memory decay law; allowed: {', '.join(map(repr, DECAY_LAWS))}")
-    t_us = checked("storage_us", storage_us, low=0.0)
-    tau_us = checked("lifetime_us", lifetime_us, low=0.0, low_open=True)
+    t_us = check_array("storage_us", storage_us, NonNegative)
+    tau_us = check_array("lifetime_us", lifetime_us, Positive)
     return output(DECAY_LAWS[decay](t_us / tau_us))
 
 
@@ -37,5 +37,5 @@ def retrieval_efficiency(
     decay: str = "gaussian",
 ) -> float | np.ndarray:
     """η_ret(t) = η₀ · f(t/τ): probability a stored excitation comes out as a read-out photon."""
-    eta0 = checked("efficiency_zero_storage", efficiency_zero_storage, low=0.0, high=1.0)
+    eta0 = check_array("efficiency_zero_storage", efficiency_zero_storage, Probability)
     return output(eta0 * memory_decay_factor(storage_us, lifetime_us=lifetime_us, decay=decay))

@@ -2,7 +2,7 @@
 
 A fraction ``mode_overlap`` of its intensity is in the read-out's mode and
 interferes with amplitude √(overlap · μ); the rest, (1 - overlap) · μ, is in
-orthogonal modes and only adds Poisson clicks (SPEC §2.5).
+orthogonal modes and only adds Poisson clicks (``docs/link_model.md``).
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from metroqnet.physics._domain import checked, output
+from metroqnet.config.validation import NonNegative, Probability, check_array, output
 
 
 def _inputs(mean_photon_number: ArrayLike, mode_overlap: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    mean = checked("mean_photon_number", mean_photon_number, low=0.0)
-    overlap = checked("mode_overlap", mode_overlap, low=0.0, high=1.0)
+    mean = check_array("mean_photon_number", mean_photon_number, NonNegative)
+    overlap = check_array("mode_overlap", mode_overlap, Probability)
     return mean, overlap
 
 

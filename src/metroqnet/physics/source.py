@@ -10,16 +10,16 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from metroqnet.physics._domain import checked, output
+from metroqnet.config.validation import ExcitationProbability, NonNegative, check_array, output
 
 
 def _chi(excitation_probability: ArrayLike) -> np.ndarray:
-    return checked("excitation_probability", excitation_probability, low=0.0, high=1.0, high_open=True)
+    return check_array("excitation_probability", excitation_probability, ExcitationProbability)
 
 
 def photon_number_probability(n: ArrayLike, *, excitation_probability: ArrayLike) -> float | np.ndarray:
     """P(n) = (1 - χ) χⁿ for n = 0, 1, 2, ... excitations (and as many write-out photons)."""
-    n_array = checked("n", n, low=0.0)
+    n_array = check_array("n", n, NonNegative)
     if np.any(n_array != np.round(n_array)):
         raise ValueError(f"n: expected whole numbers of excitations, got {n!r}")
     chi = _chi(excitation_probability)
@@ -34,7 +34,7 @@ def mean_photon_number(*, excitation_probability: ArrayLike) -> float | np.ndarr
 
 def excitation_probability_from_mean(mean_photon_number: ArrayLike) -> float | np.ndarray:
     """χ = n̄ / (1 + n̄), the inverse of :func:`mean_photon_number`."""
-    mean = checked("mean_photon_number", mean_photon_number, low=0.0)
+    mean = check_array("mean_photon_number", mean_photon_number, NonNegative)
     return output(mean / (1.0 + mean))
 
 

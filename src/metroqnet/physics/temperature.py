@@ -9,43 +9,44 @@ Two sources:
 
 - :func:`read_temperature_csv` — a user's CSV with the columns ``time_h`` and
   ``temperature_c`` (header row required, any order; ``#`` lines and blank lines
-  ignored; UTF-8). A bad file is refused with a message naming the file, the
-  row (line number in the file, counted from 1) and the field.
+  ignored; UTF-8; :func:`metroqnet.config.files.read_table`). A bad file is refused
+  with a message naming the file, the row (line number in the file, counted from 1)
+  and the field.
 - :class:`DiurnalTemperature` — a synthetic lab temperature:
 
       T(t) = mean_c + amplitude_k · cos(2π (t + start_hour_of_day − peak_hour) / period_h) + w(t),
 
   w an Ornstein–Uhlenbeck wander (std ``wander_std_k``, correlation time
   ``wander_correlation_h``, stationary start), sampled exactly every ``step_s``.
-  Defaults (estimated, not in the paper): a lab whose air conditioning holds the
-  temperature to ±0.5 K over the day, warmest at 15:00, with a slower ±0.05 K (rms) wander
-  over hours. The paper's Fig. 2d only shows that the drift follows Bob's
-  temperature; its scale is set with the drift coefficient
-  (:mod:`metroqnet.physics.frequency_drift`).
+  The values come from a preset's ``[drift]`` table
+  (:func:`metroqnet.physics.noise_mapping.lab_temperature`). The paper's Fig. 2d only
+  shows that the drift follows Bob's temperature; its scale is set with the drift
+  coefficient (:mod:`metroqnet.physics.frequency_drift`).
 """
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from metroqnet.config.errors import ConfigError
-from metroqnet.config.validation import require_non_negative, require_number, require_positive, require_range
+from metroqnet.config.files import file_refusal, read_table
+from metroqnet.config.seeds import Seed, generator
+from metroqnet.config.units import NS_PER_H, S_PER_H
+from metroqnet.config.validation import NonNegative, Number, Positive, bounded, check, check_array, parameters
 from metroqnet.noise._scan import decaying_sum, step_growth
-from metroqnet.noise.processes import as_times_ns, require_generator
+from metroqnet.noise.processes import as_times_ns
 
 __all__ = ["COLUMNS", "DiurnalTemperature", "TemperatureRecord", "read_temperature_csv"]
 
 COLUMNS = ("time_h", "temperature_c")
-NS_PER_H = 3.6e12
-S_PER_H = 3600.0
 ABSOLUTE_ZERO_C = -273.15
+#: A temperature in °C: above absolute zero.
+Celsius = bounded(gt=ABSOLUTE_ZERO_C)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -54,27 +55,24 @@ class TemperatureRecord:
 
     times_h: np.ndarray
     temperatures_c: np.ndarray
-    source: str = "given"
+    #: Where the knots come from (a file, "synthetic diurnal"): a label, not part of the record's identity.
+    source: str = field(default="given", metadata={"identity": False})
     knots_ns: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        times = np.array(self.times_h, dtype=float)
-        temps = np.array(self.temperatures_c, dtype=float)
+        times = np.array(check_array("times_h", self.times_h, Number), dtype=float)
+        temps = np.array(check_array("temperatures_c", self.temperatures_c, Celsius), dtype=float)
         if times.ndim != 1 or temps.shape != times.shape or times.size < 2:
-            raise ConfigError(
-                f"times_h, temperatures_c: expected two 1-D arrays of equal length >= 2, got shapes "
-                f"{times.shape} and {temps.shape}"
+            raise ConfigError.at(
+                "times_h, temperatures_c",
+                f"expected two 1-D arrays of equal length >= 2, got shapes {times.shape} and {temps.shape}",
             )
-        for name, values in (("times_h", times), ("temperatures_c", temps)):
-            if not np.all(np.isfinite(values)):
-                raise ConfigError(f"{name}: element {int(np.argmin(np.isfinite(values)))} is not finite")
-        if np.any(temps <= ABSOLUTE_ZERO_C):
-            raise ConfigError(f"temperatures_c: {temps.min()!r} is below absolute zero ({ABSOLUTE_ZERO_C} °C)")
         knots = np.rint(times * NS_PER_H).astype(np.int64)
         if np.any(np.diff(knots) <= 0):
             bad = int(np.argmax(np.diff(knots) <= 0)) + 1
-            raise ConfigError(
-                f"times_h: must increase strictly; element {bad} is {times[bad]!r} after {times[bad - 1]!r}"
+            raise ConfigError.at(
+                "times_h", f"must increase strictly (by 1 ns at least); element {bad} is {times[bad]!r} after "
+                f"{times[bad - 1]!r}"
             )
         for array in (times, temps, knots):
             array.setflags(write=False)
@@ -126,32 +124,23 @@ class TemperatureRecord:
         return self.temperature_at_ns(np.rint(hours * NS_PER_H).astype(np.int64))
 
 
-@dataclass(frozen=True, kw_only=True)
+@parameters
 class DiurnalTemperature:
     """Synthetic lab temperature: a daily cosine plus an OU wander (module docstring)."""
 
-    mean_c: float = 22.0
-    amplitude_k: float = 0.5
-    period_h: float = 24.0
-    peak_hour: float = 15.0
-    start_hour_of_day: float = 0.0
-    wander_std_k: float = 0.05
-    wander_correlation_h: float = 6.0
-    step_s: float = 60.0
+    mean_c: Celsius  # type: ignore[valid-type]
+    amplitude_k: NonNegative
+    period_h: Positive
+    peak_hour: Number
+    start_hour_of_day: Number
+    wander_std_k: NonNegative
+    wander_correlation_h: Positive
+    step_s: Positive
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "mean_c", require_range("mean_c", self.mean_c, low=ABSOLUTE_ZERO_C, low_open=True))
-        for name in ("amplitude_k", "wander_std_k"):
-            object.__setattr__(self, name, require_non_negative(name, getattr(self, name)))
-        for name in ("period_h", "wander_correlation_h", "step_s"):
-            object.__setattr__(self, name, require_positive(name, getattr(self, name)))
-        for name in ("peak_hour", "start_hour_of_day"):
-            object.__setattr__(self, name, require_number(name, getattr(self, name)))
-
-    def record(self, duration_h: float, *, rng: np.random.Generator) -> TemperatureRecord:
-        """Knots every ``step_s`` from 0 h to at least ``duration_h``."""
-        duration = require_positive("duration_h", duration_h)
-        require_generator(rng)
+    def record(self, duration_h: float, *, seed: Seed) -> TemperatureRecord:
+        """Knots every ``step_s`` from 0 h to at least ``duration_h``, the wander drawn from ``seed``."""
+        duration = check("duration_h", duration_h, Positive)
+        rng = generator(seed)
         step_h = self.step_s / S_PER_H
         knots = int(math.ceil(duration / step_h - 1e-9)) + 1
         times = np.arange(knots) * step_h
@@ -167,81 +156,37 @@ class DiurnalTemperature:
         return TemperatureRecord(times_h=times, temperatures_c=temps, source="synthetic diurnal")
 
 
-def _refuse(path: str | os.PathLike[str], row: int | None, column: str | None, message: str) -> ConfigError:
-    where = str(path)
-    if row is not None:
-        where += f": row {row}"
-    if column is not None:
-        where += f", field {column!r}"
-    return ConfigError(f"{where}: {message}")
-
-
 def read_temperature_csv(path: str | os.PathLike[str]) -> TemperatureRecord:
     """A temperature record from a CSV with columns ``time_h`` and ``temperature_c`` (module docstring)."""
-    file_path = Path(path)
-    if not file_path.is_file():
-        raise _refuse(path, None, None, "file does not exist")
-    try:
-        text = file_path.read_text(encoding="utf-8-sig")
-    except OSError as error:
-        raise _refuse(path, None, None, f"cannot read the file ({error.strerror or error})") from None
-    except UnicodeDecodeError as error:
-        raise _refuse(path, None, None, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
-    header: list[str] | None = None
+    _, rows = read_table(path, COLUMNS, what="temperature file")
     times: list[float] = []
     temps: list[float] = []
     previous_row = 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        cells = [cell.strip() for cell in next(csv.reader([stripped]))]
-        if header is None:
-            header = _header(path, number, cells)
-            continue
-        if len(cells) != len(header):
-            raise _refuse(path, number, None, f"expected {len(header)} fields ({', '.join(header)}), got {len(cells)}")
-        values = dict(zip(header, cells, strict=True))
-        time_h = _cell(path, number, "time_h", values["time_h"])
-        temperature = _cell(path, number, "temperature_c", values["temperature_c"])
-        if temperature <= ABSOLUTE_ZERO_C:
-            raise _refuse(path, number, "temperature_c", f"{values['temperature_c']!r} is below absolute zero")
+    for data in rows:
+        number, values = data.row, data.cells
+        time_h = _cell(path, number, "time_h", values["time_h"], Number)
+        temperature = _cell(path, number, "temperature_c", values["temperature_c"], Celsius)
         if times and time_h <= times[-1]:
-            raise _refuse(
-                path,
-                number,
-                "time_h",
-                f"{values['time_h']!r} is not after the previous time {times[-1]:g} (row {previous_row})",
+            raise file_refusal(
+                path, number, "time_h", f"{values['time_h']!r} is not after the previous time {times[-1]:g} (row {previous_row})"
             )
         times.append(time_h)
         temps.append(temperature)
         previous_row = number
-    if header is None:
-        raise _refuse(path, None, None, f"no header row; expected the columns {', '.join(COLUMNS)}")
     if len(times) < 2:
-        raise _refuse(path, None, None, f"needs at least 2 data rows to interpolate, got {len(times)}")
+        raise file_refusal(path, None, None, f"needs at least 2 data rows to interpolate, got {len(times)}")
     try:
         return TemperatureRecord(times_h=np.array(times), temperatures_c=np.array(temps), source=str(path))
     except ConfigError as error:  # two times closer than 1 ns
-        raise _refuse(path, None, "time_h", str(error)) from None
+        raise file_refusal(path, None, "time_h", error.detail or str(error)) from None
 
 
-def _header(path: str | os.PathLike[str], row: int, cells: list[str]) -> list[str]:
-    for cell in cells:
-        if cell not in COLUMNS:
-            raise _refuse(path, row, cell, f"unknown column; the columns are {', '.join(COLUMNS)}")
-    for column in COLUMNS:
-        if cells.count(column) != 1:
-            state = "missing" if column not in cells else "repeated"
-            raise _refuse(path, row, column, f"column {state} in the header; the columns are {', '.join(COLUMNS)}")
-    return cells
-
-
-def _cell(path: str | os.PathLike[str], row: int, column: str, text: str) -> float:
+def _cell(path: str | os.PathLike[str], row: int, column: str, text: str, quantity: Any) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise _refuse(path, row, column, f"{text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise _refuse(path, row, column, f"{text!r} is not a finite number")
-    return value
+        raise file_refusal(path, row, column, f"{text!r} is not a number") from None
+    try:
+        return check(column, value, quantity)
+    except ConfigError as error:
+        raise file_refusal(path, row, column, error.detail or str(error)) from None

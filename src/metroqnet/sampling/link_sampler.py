@@ -13,30 +13,43 @@ Fourier series in the phase error δ of Y's read-out
    ``P(a, b | sign, basis, δ)``;
 3. the unheralded trials' bases are one multinomial draw.
 
-Each block's generator is ``SeedSequence(seed, spawn_key=(block,))``, so a
-record depends only on (seed, trials, configuration): grouping blocks into
-chunks changes nothing.
+**Streams.** A run's seed (an integer or a ``SeedSequence``) spawns block ``k``'s
+generator as ``child(seed, 0, k)`` and the phase process's stream (a stateful
+process such as the stabilization loop restarts on it) as ``child(seed, 1)``
+(:mod:`metroqnet.config.seeds`), so a record depends only on (seed, trials,
+configuration): grouping blocks into chunks changes nothing.
+
+**Identity.** :attr:`LinkSampler.strong_id` hashes everything that fixes the
+distribution of a record (:meth:`LinkSampler.description`): the link parameters,
+the phase process with all its data, the basis weights, the sampler's version and
+block layout. Records carry it and the seeds they came from
+(:class:`metroqnet.analysis.records.CountRecord`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-import metroqnet
 from metroqnet.analysis.events import EventRecord
 from metroqnet.analysis.outcomes import BASES
-from metroqnet.analysis.records import COUNT_SHAPE, INT64_MAX, CountRecord, tally
+from metroqnet.analysis.records import COUNT_SHAPE, CountRecord, SeedRun, tally
 from metroqnet.config.errors import ConfigError
+from metroqnet.config.identity import strong_id
 from metroqnet.config.link_parameters import LinkParameters
-from metroqnet.link.fock_engine import phase_resolved_tables
+from metroqnet.config.seeds import Seed, child, generator, seed_sequence
+from metroqnet.config.versions import versions
+from metroqnet.config.validation import INT64_MAX
+from metroqnet.link.fock_engine import DEFAULT_TOLERANCE, phase_resolved_tables
 from metroqnet.sampling.phase_processes import GaussianPhase, PhaseProcess
 
+#: Changes whenever the same seed and configuration would give other draws.
+SAMPLER_VERSION = 2
+BLOCK_STREAM = 0
+PHASE_STREAM = 1
 BLOCK_TRIALS = 1 << 22
 CELLS = 16  # (pattern_x, pattern_y)
 #: Geometric draws per block beyond the mean: mean + 8 sd + 16 covers the block almost always.
@@ -57,12 +70,6 @@ class HeraldedTrials:
     trials_per_basis: np.ndarray
 
 
-def _require_seed(seed: object) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ConfigError(f"seed: {seed!r} is not a non-negative integer")
-    return int(seed)
-
-
 #: Counts and trials are stored as int64: a run may not hold more trials than that.
 MAX_TRIALS = INT64_MAX
 
@@ -81,7 +88,7 @@ def _require_weights(weights: Sequence[float]) -> np.ndarray:
 
 
 class LinkSampler:
-    """Compiled sampler of one link (SPEC §2), for a given phase process and basis choice."""
+    """Compiled sampler of one link (``docs/link_model.md``), for a given phase process and basis choice."""
 
     def __init__(
         self,
@@ -109,17 +116,26 @@ class LinkSampler:
         self._coefficients = coefficients[keep]
         self.herald_probability_by_sign = np.clip(sign_probability, 0.0, None)
         self.herald_probability = float(self.herald_probability_by_sign.sum())
-        self.config_hash = self._hash()
+        try:
+            self.strong_id = strong_id(self.description())
+        except TypeError as error:
+            raise ConfigError.at(
+                "phase_process", f"{type(self.phase_process).__name__} cannot be identified ({error})"
+            ) from None
 
-    def _hash(self) -> str:
-        description = {
-            "params": self.params.to_mapping(),
-            "phase_process": repr(self.phase_process),
-            "basis_weights": self.basis_weights.tolist(),
+    def description(self) -> dict[str, object]:
+        """Everything that fixes the distribution of a record (what :attr:`strong_id` hashes)."""
+        return {
+            "sampler": "metroqnet.LinkSampler",
+            "sampler_version": SAMPLER_VERSION,
             "block_trials": BLOCK_TRIALS,
-            "link": self.link,
+            "gap_margin_sd": GAP_MARGIN_SD,
+            "order_cutoff": ORDER_CUTOFF,
+            "engine_tolerance": DEFAULT_TOLERANCE,
+            "params": self.params,
+            "phase_process": self.phase_process,
+            "basis_weights": self.basis_weights,
         }
-        return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()[:16]
 
     # --- one block ----------------------------------------------------------------------
 
@@ -159,11 +175,11 @@ class LinkSampler:
             cell[members] = np.minimum((cumulative < threshold[:, None]).sum(axis=1), CELLS - 1)
         return cell
 
-    def block(self, index: int, *, seed: int, total_trials: int) -> HeraldedTrials:
+    def block(self, index: int, *, seed: Seed, total_trials: int) -> HeraldedTrials:
         """The heralded trials of block ``index`` of a run of ``total_trials`` trials."""
         start = index * BLOCK_TRIALS
         size = min(BLOCK_TRIALS, total_trials - start)
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
+        rng = generator(child(seed, BLOCK_STREAM, index))
         offsets = self._herald_positions(size, rng)
         heralds = offsets.size
         minus_share = self.herald_probability_by_sign[1] / self.herald_probability if heralds else 0.0
@@ -198,14 +214,14 @@ class LinkSampler:
     def blocks(self, trials: int) -> int:
         return -(-trials // BLOCK_TRIALS)
 
-    def _run(self, trials: int, seed: object, chunk_blocks: int, progress):
+    def _run(self, trials: int, seed: np.random.SeedSequence, chunk_blocks: int, progress):
         """Yield each block's heralded trials in order, reporting progress per chunk (arguments checked)."""
         if isinstance(chunk_blocks, bool) or not isinstance(chunk_blocks, int) or chunk_blocks < 1:
             raise ConfigError(f"chunk_blocks: {chunk_blocks!r} must be an integer >= 1")
         blocks = self.blocks(trials)
         begin_run = getattr(self.phase_process, "begin_run", None)
         if begin_run is not None:  # a stateful process (e.g. the stabilization loop) restarts per run
-            begin_run(seed)
+            begin_run(child(seed, PHASE_STREAM))
         for first in range(0, blocks, chunk_blocks):
             for index in range(first, min(first + chunk_blocks, blocks)):
                 yield self.block(index, seed=seed, total_trials=trials)
@@ -216,7 +232,7 @@ class LinkSampler:
         self,
         trials: int,
         *,
-        seed: int,
+        seed: Seed,
         chunk_blocks: int = 8,
         progress: Callable[[int, int], None] | None = None,
     ) -> EventRecord:
@@ -224,7 +240,7 @@ class LinkSampler:
 
         Memory grows with the number of heralds, unlike :meth:`sample`.
         """
-        trials, seed = _require_trials(trials), _require_seed(seed)
+        trials, seed = _require_trials(trials), seed_sequence(seed)
         batches = list(self._run(trials, seed, chunk_blocks, progress))
         def joined(name: str) -> np.ndarray:
             return np.concatenate([getattr(b, name) for b in batches]) if batches else np.zeros(0, dtype=np.int64)
@@ -236,22 +252,19 @@ class LinkSampler:
             outcome_x=joined("outcome_x"),
             outcome_y=joined("outcome_y"),
             trials_per_basis=sum((b.trials_per_basis for b in batches), np.zeros(len(BASES), dtype=np.int64)),
-            read_efficiency_x=self.params.read_efficiency_x,
-            read_efficiency_y=self.params.read_efficiency_y,
-            repetition_rate_hz=self.params.repetition_rate_hz,
-            metadata=self._metadata(trials, seed),
+            **self._provenance(trials, seed),
         )
 
     def sample(
         self,
         trials: int,
         *,
-        seed: int,
+        seed: Seed,
         chunk_blocks: int = 8,
         progress: Callable[[int, int], None] | None = None,
     ) -> CountRecord:
         """Counts of a run of ``trials`` trials. ``chunk_blocks`` only sets how often ``progress`` is called."""
-        trials, seed = _require_trials(trials), _require_seed(seed)
+        trials, seed = _require_trials(trials), seed_sequence(seed)
         counts = np.zeros(COUNT_SHAPE, dtype=np.int64)
         trials_per_basis = np.zeros(len(BASES), dtype=np.int64)
         for batch in self._run(trials, seed, chunk_blocks, progress):
@@ -261,20 +274,17 @@ class LinkSampler:
             link=self.link,
             counts=counts,
             trials_per_basis=trials_per_basis,
-            read_efficiency_x=self.params.read_efficiency_x,
-            read_efficiency_y=self.params.read_efficiency_y,
-            repetition_rate_hz=self.params.repetition_rate_hz,
-            metadata=self._metadata(trials, seed),
+            **self._provenance(trials, seed),
         )
 
-    def _metadata(self, trials: int, seed: int) -> dict[str, str]:
-        metadata = {
-            "config_hash": self.config_hash,
-            "seed": str(seed),
-            "trials": str(trials),
-            "metroqnet_version": metroqnet.__version__,
-            "numpy_version": np.__version__,
+    def _provenance(self, trials: int, seed: np.random.SeedSequence) -> dict[str, object]:
+        """The record fields every run of this sampler shares, and its seed."""
+        entropy = seed.entropy if isinstance(seed.entropy, int) else tuple(int(e) for e in seed.entropy)
+        return {
+            "read_efficiency_x": self.params.read_efficiency_x,
+            "read_efficiency_y": self.params.read_efficiency_y,
+            "repetition_rate_hz": self.params.repetition_rate_hz,
+            "strong_id": self.strong_id,
+            "runs": (SeedRun(entropy=entropy, spawn_key=tuple(int(k) for k in seed.spawn_key), trials=trials),),
+            "metadata": versions(),
         }
-        if self.params.repetition_rate_hz is not None:
-            metadata["duration_s"] = repr(trials / self.params.repetition_rate_hz)
-        return metadata

@@ -4,18 +4,20 @@ A process is asked for the phase at given trial indices of one block, with that
 block's generator. It must be a pure function of (indices, generator state), so
 a block's result does not depend on how blocks are grouped into chunks — or, if it
 has a ``begin_run(seed)`` method, a stateful process that the sampler restarts at
-each run and then asks for every block in order (the phase-stabilization loop,
-:class:`metroqnet.control.loop_phase_process.LoopPhaseProcess`).
+each run on a stream of its own and then asks for every block in order (the
+phase-stabilization loop, :class:`metroqnet.control.loop_phase_process.LoopPhaseProcess`).
+A process is part of the sampler's strong id: a dataclass (every field counts) or an
+object with ``identity()`` (:mod:`metroqnet.config.identity`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from metroqnet.config.validation import require_non_negative
+from metroqnet.config.seeds import Seed
+from metroqnet.config.validation import NonNegative, Number, parameters
 
 
 class PhaseProcess(Protocol):
@@ -26,7 +28,13 @@ class PhaseProcess(Protocol):
         ...
 
 
-@dataclass(frozen=True, kw_only=True)
+class RestartingPhaseProcess(PhaseProcess, Protocol):
+    def begin_run(self, seed: Seed) -> None:
+        """Start a run on ``seed``'s stream; blocks follow in order."""
+        ...
+
+
+@parameters
 class GaussianPhase:
     """Independent Gaussian phase error per trial, std ``std_rad``.
 
@@ -35,11 +43,8 @@ class GaussianPhase:
     the heralded trials' phases are drawn — the same distribution, far faster.
     """
 
-    std_rad: float
+    std_rad: NonNegative
     every_trial: bool = False
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "std_rad", require_non_negative("std_rad", self.std_rad))
 
     def phases_at(
         self, trial_indices: np.ndarray, *, block_start: int, block_trials: int, rng: np.random.Generator
@@ -50,11 +55,11 @@ class GaussianPhase:
         return self.std_rad * every[trial_indices - block_start].astype(float)
 
 
-@dataclass(frozen=True, kw_only=True)
+@parameters
 class FixedPhase:
     """The same phase error at every trial, e.g. a deliberate phase θ set at one node."""
 
-    phase_rad: float
+    phase_rad: Number
 
     def phases_at(
         self, trial_indices: np.ndarray, *, block_start: int, block_trials: int, rng: np.random.Generator

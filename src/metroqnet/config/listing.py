@@ -1,0 +1,58 @@
+"""Every value of a network with its provenance, as rows (``metroqnet preset show``)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from metroqnet.config.hardware import NetworkHardware
+from metroqnet.config.provenance import Provenance
+
+
+@dataclass(frozen=True)
+class ValueRow:
+    """One value: its key path (``nodes.*.FIELD`` when every node shares value and tag), the value and its tag."""
+
+    key: str
+    value: object
+    source: str | None
+    reason: str | None = None
+    quote: str | None = None
+    where: str | None = None
+    reserved: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {name: value for name, value in dataclasses.asdict(self).items() if value is not None}
+
+
+def _row(key: str, value: object, tag: Provenance | None) -> ValueRow:
+    if tag is None:
+        return ValueRow(key=key, value=value, source=None)
+    return ValueRow(key=key, value=value, source=tag.source, reason=tag.reason, quote=tag.quote, where=tag.where,
+                    reserved=tag.reserved)
+
+
+def value_rows(network: NetworkHardware) -> list[ValueRow]:
+    """Every hardware, noise and loop value of ``network`` with its tag, in the order of a preset file."""
+    rows: list[ValueRow] = []
+    nodes = list(network.nodes.values())
+    for field in dataclasses.fields(nodes[0]):
+        if field.name == "name":
+            continue
+        values = [(getattr(node, field.name), network.tag(node.name, field.name)) for node in nodes]
+        if all(value == values[0] for value in values):
+            rows.append(_row(f"nodes.*.{field.name}", *values[0]))
+        else:
+            rows += [_row(f"nodes.{node.name}.{field.name}", *value) for node, value in zip(nodes, values)]
+    for owner, part in (("server", network.server), ("drift", network.drift)):
+        rows += [_row(f"{owner}.{f.name}", getattr(part, f.name), network.tag(owner, f.name))
+                 for f in dataclasses.fields(part)]
+    for experiment in network.experiments.values():
+        for field in dataclasses.fields(experiment):
+            value = getattr(experiment, field.name)
+            if field.name == "name" or value is None:
+                continue
+            tag = network.tag(experiment.name, field.name)
+            rows.append(_row(f"experiments.{experiment.name}.{field.name}",
+                             list(value) if isinstance(value, tuple) else value, tag))
+    return rows
