@@ -13,7 +13,8 @@ import time
 import numpy as np
 
 from metroqnet.noise import ALIGN_SAMPLES, pooled
-from metroqnet.control.defaults import hefei_fibre, hefei_frequency_drift, hefei_laser, hefei_link_phase
+from metroqnet.config.presets import load_preset
+from metroqnet.physics.noise_mapping import cavity_drift, fibre, laser, link_phase_noise
 
 PERIOD_NS = 362_319  # 2.76 kHz
 OFFSETS_NS = np.array([0, 6_000, 12_000, 17_000], dtype=np.int64)
@@ -50,11 +51,13 @@ def main() -> None:
     args = parser.parse_args()
     times = trial_times(0, args.trials)
     irregular = np.sort(np.random.default_rng(1).integers(0, int(times[-1]), times.size))
-    link = hefei_link_phase(rng=np.random.default_rng(0), duration_h=1.0)
+    network = load_preset("hefei2024")
+    drift = cavity_drift(network, duration_h=1.0, seed=0)
+    link = link_phase_noise(network, "alice", "bob", drift=drift)
     rows = [
-        ("laser (Wiener)", hefei_laser()),
-        ("fibre (integrated OU + OU)", hefei_fibre()),
-        ("drift (deterministic)", hefei_frequency_drift(rng=np.random.default_rng(0), duration_h=1.0)),
+        ("laser (Wiener)", laser(network.node("alice"))),
+        ("fibre (integrated OU + OU)", fibre(network.node("alice"))),
+        ("drift (deterministic)", drift),
         ("link, all 5 terms", link),
         ("link, pooled (same law)", pooled(link)),
     ]

@@ -163,6 +163,7 @@ def test_hefei_fibre_noise_estimates_follow_their_reasons(hefei):
             assert "10 km" in hefei.tag(name, field).reason
 
 
+@pytest.mark.calibration
 def test_hefei_drift_estimates_add_up_to_the_papers_five_khz(hefei):
     """Paper (Fig. 2d): "an observed drift of 5 kHz" over 76 h. The preset splits it (estimated): 4 kHz/K on a
     ±0.5 K daily swing (peak to peak 4 kHz) plus 0.3 kHz/day of aging (0.95 kHz over 76 h): ~5 kHz."""

@@ -39,6 +39,7 @@ def minute_grid(hours: float) -> np.ndarray:
 # --- the drift ---------------------------------------------------------------------------
 
 
+@pytest.mark.calibration
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
 def test_preset_drift_over_76_hours_is_five_khz_peak_to_peak(seed):
     # The paper (Fig. 2d): "an observed drift of 5 kHz" over 76 h; the preset's estimated split

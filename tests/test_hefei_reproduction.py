@@ -32,6 +32,7 @@ def calibrated(hefei):
     return calibrated_network(hefei)
 
 
+@pytest.mark.calibration
 def test_heralding_and_rates_near_the_paper(hefei):
     result = evaluate_link(experiment_link_parameters(hefei, "storage_5us"))
     # Paper: P_h = 6.9e-4, 25% of heralds from noise, 1.93 Hz at 2.76 kHz. Measured: 7.09e-4, 0.244, 1.96 Hz.
@@ -43,20 +44,23 @@ def test_heralding_and_rates_near_the_paper(hefei):
 
 
 def test_ideal_overlap_overshoots_the_published_coherence(hefei):
-    # SPEC §3: with an ideal overlap C and F come out well above the paper (0.086(14), 0.672(32)).
+    # With an ideal overlap C and F come out well above the paper (0.086(14), 0.672(32)).
     result = evaluate_link(experiment_link_parameters(hefei, "storage_5us"))
     assert result.figures["plus"].concurrence > 0.086 + 2 * 0.014
     assert result.figures["plus"].fidelity > 0.672 + 2 * 0.032
 
 
-def test_calibrated_overlap_predicts_fidelity_and_atomic_concurrence(calibrated):
+@pytest.mark.calibration
+def test_calibrated_overlap_gives_fidelity_and_atomic_concurrence_near_the_paper(calibrated):
     network, calibration = calibrated
     assert 0.5 < calibration.overlap < 0.95
     result = evaluate_link(experiment_link_parameters(network, "storage_5us"))
     for sign, fidelity, error in (("plus", 0.672, 0.032), ("minus", 0.666, 0.031)):
         assert result.figures[sign].concurrence == pytest.approx(0.086, abs=1e-6)  # the fitted number
-        assert result.figures[sign].fidelity == pytest.approx(fidelity, abs=2 * error)  # predicted
-        assert result.figures[sign].atomic_concurrence == pytest.approx(0.38, abs=2 * 0.05)  # predicted
+        # Not predictions: with C fitted, F and C~ follow nearly algebraically from C and the estimated
+        # read efficiency, EP photons and noise; this checks those estimates stay consistent with the paper.
+        assert result.figures[sign].fidelity == pytest.approx(fidelity, abs=2 * error)
+        assert result.figures[sign].atomic_concurrence == pytest.approx(0.38, abs=2 * 0.05)
     assert network.provenance[("alice", "writeout_mode_overlap")].source == "calibrated"
 
 

@@ -66,6 +66,7 @@ def test_loop_settings_are_the_papers_fig2a_timeline():
     )
 
 
+@pytest.mark.calibration
 def test_hefei_residual_is_gaussian_near_17_degrees(hefei_residual):
     # Paper (Fig. 2b): the additional probe 5 µs after the feedback finds a Gaussian with σ = 17°.
     # Measured here: 17.3° as that probe reads it (15.0° at the write itself, the probe adds its shot noise).
@@ -138,6 +139,7 @@ def fast_drift(total_khz: float, minutes: float) -> FrequencyDrift:
     return FrequencyDrift(temperature=record, coefficient_khz_per_k=1.0)
 
 
+@pytest.mark.slow  # over 10 s on one core
 def test_calibration_holds_the_offset_against_a_fast_drift():
     # 5 kHz over 30 min: ~150x the paper's drift rate (5 kHz over 76 h), a harder case for the tracker.
     drift = fast_drift(5.0, 30.0)

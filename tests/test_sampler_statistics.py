@@ -69,6 +69,7 @@ def test_many_random_points_agree_with_exact_engine(params):
     assert_within_five_errors(params, seed=7)
 
 
+@pytest.mark.slow  # over 10 s on one core
 def test_reported_errors_match_the_spread_over_seeds():
     sampler = LinkSampler(BUSY)
     runs = [analyze_counts(sampler.sample(1 << 20, seed=seed)) for seed in range(400)]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import math
 import os
 import re
 from collections.abc import Iterable
@@ -19,7 +18,7 @@ from collections.abc import Iterable
 from metroqnet.analysis.records import check_metadata_value
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.files import DataRow, MetadataLine, file_refusal, read_table
-from metroqnet.config.validation import INT64_MAX
+from metroqnet.config.validation import INT64_MAX, Positive, bounded, check
 
 __all__ = ["CountFileError", "DataRow", "MetadataLine", "read_rows", "refuse"]
 
@@ -61,15 +60,16 @@ def count(path, row: int | None, field: str, value: str) -> int:
     return number
 
 
+#: A read efficiency whose loss can be deducted: (0, 1].
+READ_EFFICIENCY = bounded(gt=0.0, le=1.0)
+
+
 def probability_or_rate(path, row: int, key: str, value: object) -> float:
     """A read efficiency in (0, 1] or a repetition rate > 0 (finite)."""
-    number = value if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
-    if key.startswith("read_efficiency"):
-        if not 0.0 < number <= 1.0:
-            raise refuse(path, row, key, f"{value!r} is not a number in (0, 1]")
-    elif not (math.isfinite(number) and number > 0.0):
-        raise refuse(path, row, key, f"{value!r} is not a finite number > 0")
-    return float(number)
+    try:
+        return check(key, value, READ_EFFICIENCY if key.startswith("read_efficiency") else Positive)
+    except ConfigError as error:
+        raise refuse(path, row, key, error.detail or str(error)) from None
 
 
 def check_link_name(path, row: int | None, field: str, name: str) -> str:

@@ -19,6 +19,7 @@ from metroqnet.cli.link_sources import add_link_source_arguments, add_network_ar
 from metroqnet.cli.link_sources import network_from_args
 from metroqnet.cli.progress import done_total, progress_bar
 from metroqnet.config.errors import ConfigError
+from metroqnet.config.files import check_output_file, check_output_folder
 from metroqnet.config.validation import INT64_MAX
 
 #: The longest drift tracking: its per-window log is kept in memory (10 000 h is 3.6·10⁷ windows of 1 s).
@@ -116,26 +117,13 @@ def _command_preset(args: argparse.Namespace) -> int:
 
 
 def _refuse_existing(path: Path | None, overwrite: bool, *, option: str) -> None:
-    """A file to write: refused if something is there already, unless ``overwrite`` (and then only a file)."""
-    if path is None or not path.exists():
-        return
-    if path.is_dir():
-        raise ConfigError.at(option, f"{str(path)!r} is a folder; give a file name")
-    if not overwrite:
-        raise ConfigError.at(option, f"{str(path)!r} exists; choose a new file name or pass --overwrite")
+    if path is not None:
+        check_output_file(path, overwrite=overwrite, option=option)
 
 
 def _check_out_folder(path: Path | None, overwrite: bool) -> None:
-    """A folder to write into: refused if it is a file, or holds files and ``overwrite`` is not given."""
-    if path is None or not path.exists():
-        return
-    if not path.is_dir():
-        raise ConfigError.at("--out", f"{str(path)!r} is a file, not a folder")
-    if not overwrite and any(path.iterdir()):
-        names = sorted(entry.name for entry in path.iterdir())
-        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
-        raise ConfigError.at("--out", f"{str(path)!r} is not empty ({shown}); choose an empty folder or pass "
-                             "--overwrite")
+    if path is not None:
+        check_output_folder(path, overwrite=overwrite)
 
 
 def _command_analyze(args: argparse.Namespace) -> int:
@@ -222,8 +210,7 @@ def _command_simulate(args: argparse.Namespace) -> int:
 
 def _command_stabilization(args: argparse.Namespace) -> int:
     from metroqnet.cli.tables import format_stabilization
-    from metroqnet.config.files import write_text_file
-    from metroqnet.experiments.fig2_data import fig2_trials, plot_fig2, run_fig2, write_fig2_tables
+    from metroqnet.experiments.fig2_data import fig2_trials, run_fig2, write_fig2
     from metroqnet.experiments.phase_stabilization import check_tracking_hours, check_trials, stabilization_setup
 
     setup = stabilization_setup(network_from_args(args), args.experiment)
@@ -246,14 +233,9 @@ def _command_stabilization(args: argparse.Namespace) -> int:
         fig = run_fig2(setup, trials=trials, hours=hours, seed=seed, progress=advance)
     summary = fig.summary()
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        written = write_fig2_tables(fig, args.out)
-        try:
-            written.append(plot_fig2(fig, args.out / "fig2.png"))
-        except ImportError:
-            print("metroqnet stabilization: matplotlib not installed, no PNG (pip install metroqnet[plot])",
-                  file=sys.stderr)
-        written.append(write_text_file(args.out / "summary.json", json.dumps(summary, indent=2) + "\n", what="--out"))
+        written, notes = write_fig2(fig, args.out, overwrite=args.overwrite)
+        for note in notes:
+            print(f"metroqnet stabilization: {note}", file=sys.stderr)
         print(f"metroqnet stabilization: wrote {', '.join(str(path) for path in written)}", file=sys.stderr)
     if args.json:
         _print_json(summary)

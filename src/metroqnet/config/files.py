@@ -155,3 +155,41 @@ def write_text_file(path: str | os.PathLike[str], text: str, *, what: str) -> Pa
         detail = f"cannot write {str(target)!r} ({failure.strerror or failure})"
         raise ConfigError(f"{what}: {detail}", field=what, detail=detail) from None
     return target
+
+
+def check_output_folder(path: str | os.PathLike[str], *, overwrite: bool, option: str = "--out") -> Path:
+    """A folder a run will write into: refused if it is a file, or holds files and ``overwrite`` is not given.
+
+    Check it before a long run, so a run is never lost to a refusal at the end.
+    """
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError.at(option, f"{str(folder)!r} is a file, not a folder")
+    if folder.is_dir() and not overwrite:
+        names = sorted(entry.name for entry in folder.iterdir())
+        if names:
+            shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+            raise ConfigError.at(
+                option, f"{str(folder)!r} is not empty ({shown}); choose an empty folder or pass --overwrite"
+            )
+    return folder
+
+
+def prepare_output_folder(path: str | os.PathLike[str], *, overwrite: bool, option: str = "--out") -> Path:
+    """:func:`check_output_folder`, then create the folder (and its parents) if missing."""
+    folder = check_output_folder(path, overwrite=overwrite, option=option)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as failure:
+        raise ConfigError.at(option, f"cannot create {str(folder)!r} ({failure.strerror or failure})") from None
+    return folder
+
+
+def check_output_file(path: str | os.PathLike[str], *, overwrite: bool, option: str = "--out") -> Path:
+    """A file to write: refused if it is a folder, or exists and ``overwrite`` is not given."""
+    target = Path(path)
+    if target.is_dir():
+        raise ConfigError.at(option, f"{str(target)!r} is a folder; give a file name")
+    if target.exists() and not overwrite:
+        raise ConfigError.at(option, f"{str(target)!r} exists; choose a new file name or pass --overwrite")
+    return target

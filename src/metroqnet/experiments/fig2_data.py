@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metroqnet.config.files import write_text_file
+from metroqnet.config.files import prepare_output_folder, write_text_file
 from metroqnet.config.seeds import Seed, child, seed_record
 from metroqnet.config.units import HZ_PER_KHZ
 from metroqnet.experiments.phase_stabilization import (
@@ -139,6 +140,23 @@ def fig2_tables(fig: Fig2) -> dict[str, str]:
 def write_fig2_tables(fig: Fig2, directory: Path) -> list[Path]:
     """One CSV per panel in ``directory``; returns the paths written."""
     return [write_text_file(directory / name, text, what="--out") for name, text in fig2_tables(fig).items()]
+
+
+def write_fig2(fig: Fig2, directory: str | Path, *, overwrite: bool = False) -> tuple[list[Path], list[str]]:
+    """The tables, ``fig2.png`` (with matplotlib) and ``summary.json`` in ``directory``; (paths written, notes).
+
+    A folder that holds files is refused unless ``overwrite``.
+    """
+    folder = prepare_output_folder(directory, overwrite=overwrite)
+    written = write_fig2_tables(fig, folder)
+    notes = []
+    try:
+        written.append(plot_fig2(fig, folder / "fig2.png"))
+    except ImportError:
+        notes.append("matplotlib not installed, no fig2.png (pip install 'metroqnet[plot]')")
+    summary = json.dumps(fig.summary(), indent=2, allow_nan=False) + "\n"
+    written.append(write_text_file(folder / "summary.json", summary, what="--out"))
+    return written, notes
 
 
 def plot_fig2(fig: Fig2, path: Path) -> Path:

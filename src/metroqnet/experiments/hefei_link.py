@@ -84,7 +84,7 @@ def reproduce_link_experiments(network: NetworkHardware) -> list[ComparisonRow]:
         rows += _rows(name, result, EXPERIMENT_FIGURES, None if published is None else published.experiments.get(name))
         if experiment.nodes is not None:
             trip = max(round_trip_us(network.node(node)) for node in experiment.nodes)
-            rows.append(ComparisonRow(experiment=name, figure="round trip (µs)", model=trip, paper=None,
+            rows.append(ComparisonRow(experiment=name, figure="node-server round trip (µs)", model=trip, paper=None,
                                       paper_error=None))
     if published is not None and TABLE1_EXPERIMENT in network.experiments:
         setting = network.experiment(TABLE1_EXPERIMENT)

@@ -15,8 +15,7 @@ from metroqnet.analysis.count_files import write_count_file
 from metroqnet.analysis.events import EventRecord, write_event_file
 from metroqnet.analysis.records import CountRecord
 from metroqnet.analysis.uncertainty import CountAnalysis, analyze_counts
-from metroqnet.config.errors import ConfigError
-from metroqnet.config.files import write_text_file
+from metroqnet.config.files import prepare_output_folder, write_text_file
 from metroqnet.config.link_parameters import LinkParameters
 from metroqnet.config.seeds import Seed, child, seed_sequence
 from metroqnet.config.validation import Count, check
@@ -51,19 +50,7 @@ class LinkSimulation:
         does not write (an ``events.csv`` of a run with time tags, say) are removed, so
         the folder never mixes two runs.
         """
-        folder = Path(directory)
-        if folder.exists() and not folder.is_dir():
-            raise ConfigError.at("--out", f"{str(folder)!r} is a file, not a folder")
-        existing = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
-        if existing and not overwrite:
-            shown = ", ".join(existing[:5]) + (", ..." if len(existing) > 5 else "")
-            raise ConfigError.at(
-                "--out", f"{str(folder)!r} is not empty ({shown}); choose an empty folder or pass --overwrite"
-            )
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise ConfigError.at("--out", f"cannot create {str(folder)!r} ({error.strerror or error})") from None
+        folder = prepare_output_folder(directory, overwrite=overwrite)
         written = [folder / name for name in self.file_names()]
         write_count_file(folder / "counts.csv", self.record)
         if self.background is not None:
