@@ -212,7 +212,8 @@ def write_count_file(path: str | os.PathLike[str], records: Mapping[str, CountRe
             check_metadata(path, key, value, RESERVED)
     items = {name: _header_items(record) for name, record in records.items()}
     first = next(iter(items.values()), {})
-    common = {key: value for key, value in first.items() if all(other.get(key) == value for other in items.values())}
+    common = {key: value for key, value in first.items()
+              if all(key in other and other[key] == value for other in items.values())}
     lines = ["# metroqnet count file; schema in docs/count_files.md\n", f"# format: {FORMAT}\n"]
     lines += metadata_lines(iter(common.items()))
     for name, header in items.items():

@@ -73,10 +73,10 @@ def probability_or_rate(path, row: int, key: str, value: object) -> float:
 
 
 def check_link_name(path, row: int | None, field: str, name: str) -> str:
-    if not name or name != name.strip() or name == "*" or FORBIDDEN_IN_NAMES & set(name):
+    if not name or name != name.strip() or name == "*" or FORBIDDEN_IN_NAMES & set(name) or not name.isprintable():
         raise refuse(
             path, row, field,
-            f"{name!r} is not a link name (non-empty, no surrounding spaces, not '*', none of , \" [ ] #)",
+            f"{name!r} is not a link name (non-empty, printable, no surrounding spaces, not '*', none of , \" [ ] #)",
         )
     return name
 
@@ -100,7 +100,8 @@ def format_value(value: object) -> str:
     """One line that :func:`parse_value` reads back as ``value``."""
     if isinstance(value, str) and value and value.isprintable() and value == value.strip() and parse_value(value) == value:
         return value
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    # ASCII escapes: a line separator inside a string (U+2028, U+0085, ...) must not split the line.
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
 def metadata_values(path, lines: Iterable[MetadataLine], reserved: Iterable[str]) -> None:
