@@ -247,7 +247,7 @@ def test_link_params_missing_file(tmp_path, capsys):
     [
         (["--nodes", "alice"], ["--nodes", "'alice'"]),
         (["--nodes", "alice,zed"], ["'zed'", "alice, bob, charlie"]),
-        (["--nodes", "alice,alice"], ["'alice'", "same node"]),
+        (["--nodes", "alice,alice"], ["--nodes", "'alice' twice", "two different nodes"]),
         (["--nodes", "alice,bob", "--storage-us", "-1"], ["--storage-us", "-1", "[0, inf)"]),
         (["--nodes", "alice,bob", "--storage-us", "nan"], ["--storage-us", "nan"]),
         (["--nodes", "alice,bob", "--repetition-rate-hz", "0"], ["--repetition-rate-hz", "0"]),

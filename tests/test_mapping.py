@@ -172,7 +172,7 @@ def test_unknown_node_refused_with_the_list(hefei):
 
 
 def test_same_node_twice_refused(hefei):
-    with pytest.raises(ConfigError, match="node_y: 'alice' is the same node as node_x"):
+    with pytest.raises(ConfigError, match="node_y: 'alice' twice; a link needs two different nodes"):
         link_parameters(hefei, "alice", "alice", storage_us=5.0)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -180,9 +181,10 @@ def _record(path, link: str, state: _LinkRows, common: list[MetadataLine], own: 
 
 def record_from_fields(path, rows: Mapping[str, int], **fields: object) -> CountRecord:
     """A :class:`CountRecord` from what a file said; a refusal names the row of the offending metadata."""
-    runs = fields.get("runs")
-    if runs is not None and not isinstance(runs, list):
-        raise refuse(path, rows.get("runs"), "runs", f"{runs!r} is not a list of runs")
+    if "runs" in fields and not isinstance(fields["runs"], list):
+        raise refuse(path, rows.get("runs"), "runs", f"{json.dumps(fields['runs'])} is not a list of runs")
+    if "strong_id" in fields and fields["strong_id"] is None:
+        raise refuse(path, rows.get("strong_id"), "strong_id", "null is not a strong id (64 lower-case hex digits)")
     try:
         return CountRecord(**fields)  # type: ignore[arg-type]
     except ConfigError as error:

@@ -110,13 +110,30 @@ def metadata_values(path, lines: Iterable[MetadataLine], reserved: Iterable[str]
     for line in lines:
         if line.key in reserved:
             continue
-        close = difflib.get_close_matches(line.key, reserved, n=1, cutoff=TYPO_CUTOFF)
+        close = [key for key in reserved if _near_miss(line.key, key)] or difflib.get_close_matches(
+            line.key, reserved, n=1, cutoff=TYPO_CUTOFF)
         if close:
             raise refuse(
                 path, line.row, line.key,
                 f"unknown metadata key, close to {close[0]!r}; correct the spelling (free-form metadata needs a "
                 "key that is not a near miss of the reserved ones: " + ", ".join(reserved) + ")",
             )
+
+
+def _near_miss(key: str, reserved: str) -> bool:
+    """One slip away: another case, one letter changed, two neighbours swapped, or (long keys) one dropped or added."""
+    if key.lower() == reserved.lower():
+        return True
+    if len(key) == len(reserved):
+        differ = [i for i, (a, b) in enumerate(zip(key, reserved)) if a != b]
+        return len(differ) == 1 or (
+            len(differ) == 2 and differ[1] == differ[0] + 1
+            and key[differ[0]] == reserved[differ[1]] and key[differ[1]] == reserved[differ[0]]
+        )
+    shorter, longer = sorted((key, reserved), key=len)
+    if len(longer) - len(shorter) != 1 or len(reserved) <= 6:
+        return False
+    return any(longer[:i] + longer[i + 1:] == shorter for i in range(len(longer)))
 
 
 def check_metadata(path, key: str, value: object, reserved: frozenset[str]) -> None:

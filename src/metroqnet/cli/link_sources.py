@@ -45,8 +45,8 @@ def network_from_args(args: argparse.Namespace) -> NetworkHardware:
     try:
         return load_network(args.preset, overrides=overrides)
     except ConfigError as error:
-        if error.field == "calibration":
-            raise error.renamed("--calibration") from None
+        if error.field in ("calibration", "preset"):
+            raise error.renamed(f"--{error.field}") from None
         raise
 
 
@@ -63,14 +63,32 @@ def add_link_source_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--params", type=Path, help="JSON or TOML file of link parameters (docs/link_model.md)")
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object whose keys are all different (JSON itself lets the last one win silently)."""
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
 def read_parameter_file(path: Path) -> LinkParameters:
     """Read a flat JSON/TOML table of link parameters (``_x``/``_y`` suffixes per node)."""
     text = read_text_file(path, what="--params")
     kind = "TOML" if path.suffix.lower() == ".toml" else "JSON"
     try:
-        values = tomllib.loads(text) if kind == "TOML" else json.loads(text)
+        values = tomllib.loads(text) if kind == "TOML" else json.loads(text, object_pairs_hook=_unique_keys)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
         raise ConfigError.at("--params", f"{str(path)!r} is not valid {kind}: {error}") from None
+    except _DuplicateKey as duplicate:
+        raise ConfigError.at(f"{path}: {duplicate.key}", "given twice; give each parameter once") from None
     return LinkParameters.from_mapping(values, where=str(path))
 
 

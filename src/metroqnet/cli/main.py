@@ -163,7 +163,7 @@ def _trials_from_args(args: argparse.Namespace, repetition_rate_hz: float | None
     if (args.trials is None) == (args.duration is None):
         raise ConfigError.at("--trials/--duration", "give exactly one of them")
     if args.trials is not None:
-        return whole_number(args.trials, option="--trials")
+        return whole_number(args.trials, option="--trials", low=1)
     if repetition_rate_hz is None:
         raise ConfigError.at("--duration", f"{args.duration!r} needs a repetition rate; give --repetition-rate-hz")
     trials = duration_s(args.duration) * repetition_rate_hz
@@ -213,7 +213,12 @@ def _command_stabilization(args: argparse.Namespace) -> int:
     from metroqnet.experiments.fig2_data import fig2_trials, run_fig2, write_fig2
     from metroqnet.experiments.phase_stabilization import check_tracking_hours, check_trials, stabilization_setup
 
-    setup = stabilization_setup(network_from_args(args), args.experiment)
+    try:
+        setup = stabilization_setup(network_from_args(args), args.experiment)
+    except ConfigError as error:
+        if error.field == "experiment":
+            raise error.renamed("--experiment") from None
+        raise
     trials = whole_number(args.trials, option="--trials")
     try:
         check_trials(trials)
@@ -352,6 +357,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # argparse: --help (0) or a refusal (2), already printed
         return int(stop.code or 0)
+    missing = _options_without_a_value(parser, args)
+    if missing:
+        return _refuse(args.command, f"{missing}: expected a value, got '--' (an option's value may not be '--')")
     if args.command == "preset" and args.action == "show":
         if args.name is None:
             return _refuse("preset", "name: missing; give the preset to show, e.g. metroqnet preset show hefei2024")
@@ -374,6 +382,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (e.g. `metroqnet reproduce | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+
+
+def _options_without_a_value(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
+    """The first option given as ``--option=--``: argparse stores an empty list for it instead of a string."""
+    commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    for action in commands.choices[args.command]._actions:
+        value = getattr(args, action.dest, None)
+        values = value if isinstance(action, argparse._AppendAction) and isinstance(value, list) else [value]
+        if any(isinstance(item, list) for item in values):
+            return action.option_strings[0] if action.option_strings else action.dest
+    return None
 
 
 def _refuse(command: str, message: str) -> int:

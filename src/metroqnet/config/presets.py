@@ -55,7 +55,7 @@ from metroqnet.config.hardware import (
 )
 from metroqnet.config.provenance import Provenance, read_tagged_value
 from metroqnet.config.published import published_from_table
-from metroqnet.config.validation import refuse_unknown_keys
+from metroqnet.config.validation import check, field_quantity, refuse_unknown_keys
 
 TOP_LEVEL_KEYS = frozenset(
     {"name", "description", "node_defaults", "nodes", "server", "drift", "experiments", "published"}
@@ -227,6 +227,8 @@ def network_from_mapping(document: Mapping[str, object]) -> NetworkHardware:
 
     provenance: dict[tuple[str, str], Provenance] = {}
     defaults = _read_tagged("node_defaults", _table("node_defaults", document.get("node_defaults", {})), NODE_FIELDS)
+    for field, (value, tag) in defaults.items():  # checked here too: a default every node overrides is still read
+        check(tag.toml_key or field, value, field_quantity(NodeHardware, field))
 
     nodes_table = _table("nodes", _require(document, "nodes"))
     if len(nodes_table) < 2:

@@ -163,6 +163,12 @@ def check(name: str, value: object, quantity: Any) -> Any:
         raise ConfigError.at(name, _detail(error.errors()[0], metadata, base)) from None
 
 
+def field_quantity(cls: type, field: str) -> Any:
+    """The quantity (annotated type) a :func:`parameters` class declares for ``field``."""
+    info = cls.__pydantic_fields__[field]  # type: ignore[attr-defined]
+    return Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+
+
 def check_array(name: str, value: object, quantity: Any) -> np.ndarray:
     """``value`` as a float array whose every element is a finite number inside ``quantity``'s range.
 

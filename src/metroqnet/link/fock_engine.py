@@ -175,7 +175,9 @@ def heralded_memory_states(params: LinkParameters, cutoff: int, *, average_phase
     weights = np.einsum("nm,NM->nmNM", amplitude, amplitude)
     m = np.arange(cutoff + 1)
     std = params.phase_noise_std_rad if average_phase else 0.0
-    dephasing = np.exp(-0.5 * std**2 * (m[:, None] - m[None, :]) ** 2)  # [m, m']
+    order = (m[:, None] - m[None, :]) ** 2  # [m, m']
+    with np.errstate(over="ignore", invalid="ignore"):  # a phase noise of 1e200 rad: every coherence is gone
+        dephasing = np.where(order == 0, 1.0, np.exp(-0.5 * np.square(np.float64(std)) * order))
     states = {}
     for sign, operator in herald_operators(params, cutoff).items():
         # ρ[(n,m),(n',m')] = c.. <n',m'|Π|n,m>; operator is indexed [n', m', n, m].

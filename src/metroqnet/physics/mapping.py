@@ -120,7 +120,7 @@ def link_parameters(
     x = network.node(node_x, field_name="node_x")
     y = network.node(node_y, field_name="node_y")
     if node_x == node_y:
-        raise ConfigError(f"node_y: {node_y!r} is the same node as node_x; a link needs two different nodes")
+        raise ConfigError.at("node_y", f"{node_y!r} twice; a link needs two different nodes")
     storage_us = check("storage_us", storage_us, NonNegative)
     server = network.server
     per_node: dict[str, float] = {}

@@ -34,6 +34,10 @@ class RestartingPhaseProcess(PhaseProcess, Protocol):
         ...
 
 
+#: Above this std (rad) a Gaussian phase modulo 2π is uniform to within exp(-σ²/2) < 1e-300.
+UNIFORM_ABOVE_RAD = 40.0
+
+
 @parameters
 class GaussianPhase:
     """Independent Gaussian phase error per trial, std ``std_rad``.
@@ -49,6 +53,10 @@ class GaussianPhase:
     def phases_at(
         self, trial_indices: np.ndarray, *, block_start: int, block_trials: int, rng: np.random.Generator
     ) -> np.ndarray:
+        if self.std_rad > UNIFORM_ABOVE_RAD:  # the wrapped Gaussian is uniform to within exp(-σ²/2) < 1e-300
+            count = trial_indices.size if not self.every_trial else block_trials
+            phases = rng.uniform(0.0, 2.0 * np.pi, count)
+            return phases if not self.every_trial else phases[trial_indices - block_start]
         if not self.every_trial:
             return self.std_rad * rng.standard_normal(trial_indices.size)
         every = rng.standard_normal(block_trials, dtype=np.float32)
