@@ -58,14 +58,26 @@ def assert_one_line_refusal(status, out, err, *fragments):
         (["analyze", "/dev/null"], ["count file", "character device"]),
         (["stabilization", "--calibration", "/dev/null"], ["calibration file", "character device"]),
         ([*LINK, "--set", "nodes.alice.fibre_length_km=-2"], ["--set nodes.alice.fibre_length_km", "-2",
-                                                              "[0, inf]"]),
+                                                              "[0, inf)"]),
         ([*LINK, "--set", "server.swich_loss_db=1"], ["swich_loss_db", "did you mean 'switch_loss_db'"]),
         ([*LINK, "--set", "nodes.zed.fibre_length_km=1"], ["'zed' is not one of the nodes"]),
         ([*LINK, "--set", "fibre_length_km"], ["--set", "KEY=VALUE"]),
+        # Values a loop cannot run with are refused before the run, not after it (were a traceback at the
+        # end of Fig. 2, a 305 GiB allocation, a window silently widened).
+        (["stabilization", "--set", "server.probe_photons_per_node=0"], ["probe_photons_per_node", "never detected"]),
+        (["stabilization", "--set", "server.calibration_window_s=1e-6"], ["calibration_window_s", "at least 2"]),
+        (["stabilization", "--set", "drift.temperature_step_s=1e-9"], ["step_s", "knots"]),
     ],
 )
 def test_refusals(argv, fragments, capsys):
     assert_one_line_refusal(*run(argv, capsys), *fragments)
+
+
+def test_the_last_value_set_is_the_one_blamed(tmp_path, capsys):
+    calibration = tmp_path / "cal.json"
+    assert run(["calibrate", "--out", str(calibration)], capsys)[0] == 0
+    argv = [*LINK, "--calibration", str(calibration), "--set", "nodes.*.writeout_mode_overlap=2"]
+    assert_one_line_refusal(*run(argv, capsys), "--set nodes.*.writeout_mode_overlap", "[0, 1]")
 
 
 def test_a_directory_given_as_a_file_says_so(tmp_path, capsys):

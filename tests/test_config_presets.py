@@ -433,7 +433,7 @@ def test_missing_drift_table_or_value_refused(tmp_path):
 
 def test_drift_temperature_at_or_below_absolute_zero_refused(tmp_path):
     message = refusal(tmp_path, network_toml(drift={"temperature_mean_c": tagged("-273.15")}))
-    assert "drift.temperature_mean_c" in message and "(-273.15, inf]" in message
+    assert "drift.temperature_mean_c" in message and "(-273.15, inf)" in message
 
 
 def test_stabilization_experiment_needs_no_storage_but_a_link_one_does(tmp_path):
@@ -475,7 +475,7 @@ def test_bool_as_number_refused_in_server(tmp_path):
 
 def test_negative_length_refused(tmp_path):
     message = refusal(tmp_path, network_toml(alice={"fibre_length_km": tagged("-1.0")}))
-    assert "nodes.alice.fibre_length_km" in message and "-1.0" in message and "[0, inf]" in message
+    assert "nodes.alice.fibre_length_km" in message and "-1.0" in message and "[0, inf)" in message
 
 
 @pytest.mark.parametrize(
@@ -506,7 +506,7 @@ def test_server_efficiency_above_one_refused(tmp_path):
 @pytest.mark.parametrize("field", ["memory_lifetime_us", "read_window_ns"])
 def test_zero_window_or_lifetime_refused(tmp_path, field):
     message = refusal(tmp_path, network_toml(alice={field: tagged("0.0")}))
-    assert f"nodes.alice.{field}" in message and "(0, inf]" in message
+    assert f"nodes.alice.{field}" in message and "(0, inf)" in message
 
 
 @pytest.mark.parametrize("literal", ["nan", "inf"])
@@ -706,7 +706,7 @@ def override_refusal(text: str) -> str:
         ("experiments.fig3.duration_h=1", ["--set experiments.fig3.duration_h", "'fig3'", "storage_5us", "fig2"]),
         ("nodes.alice.qfc_efficiency=1.5", ["--set nodes.alice.qfc_efficiency: 1.5 is outside the allowed range [0, 1]"]),
         ("nodes.*.qfc_efficiency=1.5", ["--set nodes.*.qfc_efficiency: 1.5 is outside the allowed range [0, 1]"]),
-        ("nodes.*.fibre_length_km=-2", ["--set nodes.*.fibre_length_km: -2 is outside the allowed range [0, inf]"]),
+        ("nodes.*.fibre_length_km=-2", ["--set nodes.*.fibre_length_km: -2 is outside the allowed range [0, inf)"]),
         ("server.snspd_efficiency=ten", ["--set server.snspd_efficiency: expected a number, got 'ten' (str)"]),
         ("drift.coefficient_khz_per_k=nan", ["--set drift.coefficient_khz_per_k: expected a finite number, got nan"]),
         ("server.probe_rounds=3", ["--set server.probe_rounds", "3"]),
@@ -737,7 +737,7 @@ def test_override_with_an_unknown_field_names_the_set_key(text):
 
 def test_override_of_an_optional_experiment_value_shows_its_range():
     message = override_refusal("experiments.fig2.duration_h=-1")
-    assert "--set experiments.fig2.duration_h: -1 is outside the allowed range (0, inf]" in message
+    assert "--set experiments.fig2.duration_h: -1 is outside the allowed range (0, inf)" in message
 
 
 def test_override_of_the_probe_rounds_with_a_bool_is_refused():

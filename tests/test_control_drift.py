@@ -220,11 +220,11 @@ def test_csv_is_read_with_comments_any_column_order_and_interpolated(tmp_path):
         ),
         (
             "time_h,temperature_c\n0,20\n1,-300\n",
-            r"row 3, field 'temperature_c': -300.0 is outside the allowed range \(-273.15, inf\]",
+            r"row 3, field 'temperature_c': -300.0 is outside the allowed range \(-273.15, inf\)",
         ),
         (
             "time_h,temperature_c\n0,20\n1,-273.15\n",
-            r"row 3, field 'temperature_c': -273.15 is outside the allowed range \(-273.15, inf\]",
+            r"row 3, field 'temperature_c': -273.15 is outside the allowed range \(-273.15, inf\)",
         ),
         ("time_h,temperature_c\n0,20\n", "at least 2 data rows"),
     ],

@@ -143,7 +143,7 @@ REFUSALS = {
     "star outcome on events row": (HEADER + GOOD + "ab,plus,Z,*,none,1\n", ["row 4", "'outcome_x'", "trials row"]),
     "outcome on trials row": (HEADER + GOOD + "ab,*,X,none,*,100\n", ["row 4", "'outcome_x'", "'none'"]),
     "empty link": (HEADER + GOOD + ",plus,Z,none,none,1\n", ["row 4", "'link'"]),
-    "bad read efficiency": ("# read_efficiency_x: 1.5\n" + HEADER + GOOD, ["row 1", "'read_efficiency_x'", "1.5", "(0, 1]"]),
+    "bad read efficiency": ("# read_efficiency_x: 1.5\n" + HEADER + GOOD, ["row 1", "'read_efficiency_x'", "1.5", "[0, 1]"]),
     "bad repetition rate": ("# repetition_rate_hz: fast\n" + HEADER + GOOD, ["row 1", "'repetition_rate_hz'", "'fast'"]),
     "unknown format": ("# format: metroqnet-counts/9\n" + HEADER + GOOD, ["row 1", "'format'", "metroqnet-counts/9"]),
     "metadata twice": ("# seed: 1\n# seed: 2\n" + HEADER + GOOD, ["row 2", "'seed'", "first on row 1"]),

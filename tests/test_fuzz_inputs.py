@@ -1250,7 +1250,7 @@ def bad_count_metadata(draw) -> CountCase:
         if how == "bad read efficiency":
             key = draw(st.sampled_from(["read_efficiency_x", "read_efficiency_y"]))
             value = draw(st.one_of(
-                st.sampled_from(["0", "0.0", "-0", "1.0000001", "2", "1e400", "-1e400", "NaN", "Infinity", "true",
+                st.sampled_from(["-0.5", "1.0000001", "2", "1e400", "-1e400", "NaN", "Infinity", "true",
                                  "false", "null", "[0.5]", '{"x": 0.5}', '"0.5"', "text", "", "0,5"]),
                 NEGATIVE.map(repr), above(1).map(repr)))
         else:

@@ -124,14 +124,14 @@ def test_fibre_delay_and_round_trip():
 def test_fibre_delay_refusals():
     with pytest.raises(TypeError, match="delay_us_per_km"):
         fibre.fibre_delay_us(10.0)  # type: ignore[call-arg]  # no default delay
-    with pytest.raises(ConfigError, match=r"delay_us_per_km: 0\.0 is outside the allowed range \(0, inf\]"):
+    with pytest.raises(ConfigError, match=r"delay_us_per_km: 0\.0 is outside the allowed range \(0, inf\)"):
         fibre.round_trip_us(10.0, delay_us_per_km=0.0)
     with pytest.raises(ConfigError, match="length_km"):
         fibre.fibre_delay_us(-1.0, delay_us_per_km=5.0)
 
 
 def test_fibre_refuses_negative_length():
-    with pytest.raises(ConfigError, match=r"length_km: -1\.0 is outside the allowed range \[0, inf\]"):
+    with pytest.raises(ConfigError, match=r"length_km: -1\.0 is outside the allowed range \[0, inf\)"):
         fibre.fibre_transmission(-1.0, attenuation_db_per_km=0.3)
     with pytest.raises(ConfigError, match="length_km"):
         fibre.fibre_transmission(np.array([1.0, -2.0]), attenuation_db_per_km=0.3)

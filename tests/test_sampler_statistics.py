@@ -25,12 +25,21 @@ from .strategies import link_points
 from .test_link_sampler import BUSY
 
 HERALDS_PER_RUN = 300_000
+#: First order (the delta method) is a fair description of a correlator's error once its basis holds
+#: this many events with one click at each node (docs/count_files.md: "tens of events"); below it the
+#: binomial's skew makes a 5σ band meaningless, so such figures are not checked at that point.
+MIN_SINGLE_CLICK_EVENTS = 100
+#: The bases each figure's correlators come from.
+BASES_OF = {"E": "X", "xx": "X", "d": "X", "concurrence": "X", "atomic_concurrence": "X", "d_general": "X",
+            "concurrence_general": "X", "atomic_concurrence_general": "X", "zz": "Z", "yy": "Y",
+            "fidelity": "ZXY"}
 
 
 def assert_within_five_errors(params, seed: int) -> None:
     exact = evaluate_link(params)
     trials = int(HERALDS_PER_RUN / exact.herald_probability)
-    analysis = analyze_counts(LinkSampler(params).sample(trials, seed=seed))
+    record = LinkSampler(params).sample(trials, seed=seed)
+    analysis = analyze_counts(record)
     checked = 0
     for name in ("herald_probability", "herald_probability_plus", "herald_probability_minus"):
         value, error = analysis.estimate(name)
@@ -41,12 +50,17 @@ def assert_within_five_errors(params, seed: int) -> None:
         for name in FIGURE_NAMES:
             if name not in analysis.figures[sign]:
                 continue  # undefined by these counts (noted in the analysis)
+            events = min((int(record.table(sign, basis)[1:3, 1:3].sum()) for basis in BASES_OF.get(name, "")),
+                         default=MIN_SINGLE_CLICK_EVENTS)
+            if events < MIN_SINGLE_CLICK_EVENTS:
+                continue  # too few events for first order (see MIN_SINGLE_CLICK_EVENTS)
             value, error = analysis.estimate(name, sign)
-            if name in ("concurrence", "atomic_concurrence") and value == 0.0:
+            if name in ("concurrence", "atomic_concurrence", "concurrence_general", "atomic_concurrence_general") \
+                    and value == 0.0:
                 continue  # clipped at the kink: the estimate is not the unclipped mean
             assert abs(value - expected[name]) <= 5 * error + 1e-12, (sign, name, value, expected[name], error)
             checked += 1
-    assert checked >= 20
+    assert checked >= 13  # at least the herald probabilities, every p_ij and pme_probability of both signs
 
 
 def test_busy_point_agrees_with_exact_engine():

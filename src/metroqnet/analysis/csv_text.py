@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from metroqnet.analysis.records import check_metadata_value
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.files import DataRow, MetadataLine, file_refusal, read_table
-from metroqnet.config.validation import INT64_MAX, Positive, bounded, check
+from metroqnet.config.validation import INT64_MAX, Efficiency, Positive, check
 
 __all__ = ["CountFileError", "DataRow", "MetadataLine", "read_rows", "refuse"]
 
@@ -60,14 +60,10 @@ def count(path, row: int | None, field: str, value: str) -> int:
     return number
 
 
-#: A read efficiency whose loss can be deducted: (0, 1].
-READ_EFFICIENCY = bounded(gt=0.0, le=1.0)
-
-
 def probability_or_rate(path, row: int, key: str, value: object) -> float:
-    """A read efficiency in (0, 1] or a repetition rate > 0 (finite)."""
+    """A read efficiency in [0, 1] or a repetition rate > 0 (finite)."""
     try:
-        return check(key, value, READ_EFFICIENCY if key.startswith("read_efficiency") else Positive)
+        return check(key, value, Efficiency if key.startswith("read_efficiency") else Positive)
     except ConfigError as error:
         raise refuse(path, row, key, error.detail or str(error)) from None
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from metroqnet.analysis.outcomes import BASES, HERALD_SIGNS, PATTERNS
 from metroqnet.config.errors import ConfigError
-from metroqnet.config.validation import INT64_MAX
+from metroqnet.config.validation import INT64_MAX, Efficiency, Positive, check
 
 COUNT_SHAPE = (len(HERALD_SIGNS), len(BASES), len(PATTERNS), len(PATTERNS))
 STRONG_ID = re.compile(r"^[0-9a-f]{64}$")
@@ -153,6 +153,10 @@ class CountRecord:
     metadata: Mapping[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for name, quantity in (("read_efficiency_x", Efficiency), ("read_efficiency_y", Efficiency),
+                               ("repetition_rate_hz", Positive)):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, check(name, getattr(self, name), quantity))
         counts = np.array(self.counts, dtype=np.int64)
         trials = np.array(self.trials_per_basis, dtype=np.int64)
         if counts.shape != COUNT_SHAPE:

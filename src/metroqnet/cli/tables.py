@@ -129,7 +129,7 @@ def format_stabilization(summary: dict[str, float]) -> str:
             f"  without stabilization                              {s['unstabilized_std_deg']:6.1f} deg   (uniform: 103.9)",
             f"  probe visibility at set phase 0                    {s['visibility_at_zero_phase']:6.3f}",
             f"  visibility at a 5 kHz frequency difference         {s['visibility_at_5_khz']:6.3f}",
-            f"  drift tracking over {s['tracking_hours']:.1f} h: drift {s['drift_peak_to_peak_khz']:.2f} kHz peak to peak,"
+            f"  drift tracking over {s['tracking_hours']:.3g} h: drift {s['drift_peak_to_peak_khz']:.2f} kHz peak to peak,"
             f" max |residual| {s['max_abs_residual_khz']:.3f} kHz   (paper: <= 0.15 kHz against 5 kHz over 76 h)",
         ]
     )

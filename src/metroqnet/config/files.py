@@ -146,14 +146,21 @@ def _check_header(path, row: int, cells: list[str], columns: tuple[str, ...], er
 
 
 def write_text_file(path: str | os.PathLike[str], text: str, *, what: str) -> Path:
-    """Write ``text`` as UTF-8 (the whole file, replacing it); a failure is refused naming ``what`` and the path."""
+    """Write ``text`` as UTF-8 (the whole file, replacing it, through a temporary file); a failure is refused
+    naming ``what`` and the path."""
     target = Path(path)
+    partial = target.with_name(f".{target.name}.partial")
     try:
-        with open(target, "w", encoding="utf-8", newline="") as handle:
+        with open(partial, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
+        os.replace(partial, target)  # whole or not at all: an interrupted write leaves no half file
     except OSError as failure:
+        partial.unlink(missing_ok=True)
         detail = f"cannot write {str(target)!r} ({failure.strerror or failure})"
         raise ConfigError(f"{what}: {detail}", field=what, detail=detail) from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return target
 
 

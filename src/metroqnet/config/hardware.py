@@ -22,6 +22,7 @@ from typing import Literal, get_args
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.provenance import Provenance
 from metroqnet.config.published import PublishedFigures
+from metroqnet.config.units import ABSOLUTE_ZERO_C
 from metroqnet.config.validation import (
     Efficiency,
     ExcitationProbability,
@@ -50,7 +51,6 @@ SERVER_OWNER = "server"
 DRIFT_OWNER = "drift"
 RESERVED_OWNERS = (SERVER_OWNER, DRIFT_OWNER)
 
-ABSOLUTE_ZERO_C = -273.15
 
 
 @parameters

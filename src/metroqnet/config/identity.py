@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from metroqnet.config.seeds import seed_record
+
 
 def _type_name(obj: object) -> str:
     cls = type(obj)
@@ -56,7 +58,7 @@ def canonical(obj: Any) -> Any:
             "sha256": hashlib.sha256(array.tobytes()).hexdigest(),
         }
     if isinstance(obj, np.random.SeedSequence):
-        return {"entropy": canonical(_entropy(obj)), "spawn_key": [int(k) for k in obj.spawn_key]}
+        return seed_record(obj)
     if isinstance(obj, Mapping):
         out = {}
         for key, value in obj.items():
@@ -77,13 +79,6 @@ def canonical(obj: Any) -> Any:
     if callable(identity):
         return {"type": _type_name(obj), "identity": canonical(identity())}
     raise TypeError(f"canonical: {_type_name(obj)} has no canonical form (make it a dataclass or give it identity())")
-
-
-def _entropy(sequence: np.random.SeedSequence) -> int | list[int]:
-    entropy = sequence.entropy
-    if isinstance(entropy, int | np.integer):
-        return int(entropy)
-    return [int(part) for part in entropy]
 
 
 def canonical_json(obj: Any) -> str:

@@ -32,6 +32,13 @@ def _row(key: str, value: object, tag: Provenance | None) -> ValueRow:
                     reserved=tag.reserved)
 
 
+def _same(a: tuple[object, Provenance | None], b: tuple[object, Provenance | None]) -> bool:
+    """Equal values with equal tags (wherever in the file each was read from)."""
+    if a[0] != b[0] or (a[1] is None) != (b[1] is None):
+        return False
+    return a[1] is None or dataclasses.replace(a[1], toml_key=None) == dataclasses.replace(b[1], toml_key=None)
+
+
 def value_rows(network: NetworkHardware) -> list[ValueRow]:
     """Every hardware, noise and loop value of ``network`` with its tag, in the order of a preset file."""
     rows: list[ValueRow] = []
@@ -40,7 +47,7 @@ def value_rows(network: NetworkHardware) -> list[ValueRow]:
         if field.name == "name":
             continue
         values = [(getattr(node, field.name), network.tag(node.name, field.name)) for node in nodes]
-        if all(value == values[0] for value in values):
+        if all(_same(value, values[0]) for value in values):
             rows.append(_row(f"nodes.*.{field.name}", *values[0]))
         else:
             rows += [_row(f"nodes.{node.name}.{field.name}", *value) for node, value in zip(nodes, values)]

@@ -159,7 +159,7 @@ def _parse_text(text: str, *, origin: str, overrides: Iterable[Override] = ()) -
         applied = apply_overrides(document, overrides)
         return network_from_mapping(applied)
     except ConfigError as error:
-        for override in overrides:
+        for override in reversed(overrides):  # the last value set for a key is the one read
             if error.field is not None and _matches(override.key, error.field):
                 option = "--set" if override.source == "user" else f"calibration ({override.reason})"
                 raise ConfigError(f"{option} {override.key}: {error.detail}", field=override.key,

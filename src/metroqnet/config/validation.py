@@ -87,7 +87,7 @@ def interval_text(metadata: Iterable[object]) -> str:
     bounds = _constraints(metadata)
     low, high = bounds.get("ge", bounds.get("gt")), bounds.get("le", bounds.get("lt"))
     left = "(" if "gt" in bounds or low is None else "["
-    right = ")" if "lt" in bounds else "]"
+    right = ")" if "lt" in bounds or high is None else "]"
     return f"{left}{_bound_text(low, '-inf')}, {_bound_text(high, 'inf')}{right}"
 
 
@@ -149,9 +149,6 @@ def _adapter(quantity: object) -> TypeAdapter:
     if kept is None or kept[0] is not quantity:
         kept = _ADAPTERS[id(quantity)] = (quantity, TypeAdapter(quantity, config=ConfigDict(strict=True)))
     return kept[1]
-
-
-T = TypeVar("T")
 
 
 def check(name: str, value: object, quantity: Any) -> Any:

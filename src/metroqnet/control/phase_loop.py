@@ -76,10 +76,15 @@ class PhaseLoopSettings:
     repetition_rate_hz: Positive
 
     def __post_init__(self) -> None:
+        if self.detected_probe_photons <= 0:
+            raise ConfigError.at(
+                "probe_photons_per_node", f"{self.probe_photons_per_node:g} photons per node detected with efficiency "
+                f"{self.detection_efficiency:g}: a probe that is never detected cannot read the phase; allowed: > 0"
+            )
         period_us = US_PER_S / self.repetition_rate_hz
         if self.cycle_us >= period_us:
             raise ConfigError.at(
-                "feedback_latency_us",
+                "probe_duration_us, feedback_latency_us, probe_gap_us",
                 f"probe, feedback and gap take {self.cycle_us:g} µs, longer than the trial period {period_us:g} µs "
                 f"at repetition_rate_hz {self.repetition_rate_hz:g}",
             )
@@ -251,7 +256,12 @@ class PhaseLoop:
         self._start_ns = start_ns
         self._compensation_hz = 0.0
         self._compensation_phase_rad = 0.0  # 2π ∫ f_comp dt up to the current window's start
-        self._window_trials = max(2, round(calibration.window_s * settings.repetition_rate_hz))
+        self._window_trials = round(calibration.window_s * settings.repetition_rate_hz)
+        if self._window_trials < 2:
+            raise ConfigError.at(
+                "calibration_window_s", f"{calibration.window_s:g} s holds {self._window_trials} trial(s) at "
+                f"{settings.repetition_rate_hz:g} Hz; the frequency estimate needs at least 2 per window"
+            )
         self._noise_buffer = np.zeros((0, settings.rounds + 1))
         self._pending = LoopTrials(np.zeros(0), np.zeros(0), np.zeros(0))
         self._buffer_first = 0

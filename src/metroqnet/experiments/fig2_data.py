@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from metroqnet.config.files import prepare_output_folder, write_text_file
+from metroqnet.config.listing import value_rows
 from metroqnet.config.seeds import Seed, child, seed_record
+from metroqnet.config.versions import versions
 from metroqnet.config.units import HZ_PER_KHZ
 from metroqnet.experiments.phase_stabilization import (
     HISTOGRAM_EDGES_DEG,
@@ -66,6 +68,12 @@ class Fig2:
             "max_abs_residual_khz": self.tracking.max_abs_residual_hz() / HZ_PER_KHZ,
             "trials_per_point": self.stabilized.trials,
             "seed": self.seed,
+            "network": self.setup.network.name,
+            "experiment": self.setup.experiment,
+            # Values not as the preset file has them (set for this run or calibrated), with their tags.
+            "changed_values": [row.as_dict() for row in value_rows(self.setup.network)
+                               if row.source in ("user", "calibrated")],
+            **versions(),
         }
 
 
@@ -90,6 +98,7 @@ def run_fig2(
     check_trials(trials)  # refuse before the long panels run
     check_tracking_hours(setup, hours)
     streams = {name: child(seed, key) for name, key in STREAMS.items()}
+    drift = setup.drift(hours=hours, seed=child(streams["tracking"], 0))  # the stream drift_tracking would use
     options = dict(trials=trials, progress=progress)
     return Fig2(
         stabilized=residual_phase(setup, seed=streams["stabilized"], **options),
@@ -99,7 +108,7 @@ def run_fig2(
         visibility_frequency=visibility_versus_frequency(
             setup, OFFSETS_KHZ, seed=streams["visibility_frequency"], **options
         ),
-        tracking=drift_tracking(setup, hours=hours, seed=streams["tracking"], progress=progress),
+        tracking=drift_tracking(setup, hours=hours, seed=streams["tracking"], drift=drift, progress=progress),
         setup=setup,
         seed=seed_record(seed),
     )

@@ -90,6 +90,12 @@ def stabilization_setup(network: NetworkHardware, experiment: str | None = None)
             raise ConfigError.at("experiment", f"{experiment!r} is a {chosen.kind!r} experiment, not 'stabilization'")
     if chosen.nodes is None:
         raise ConfigError.at(f"experiments.{chosen.name}.nodes", "missing: the loop stabilizes a node pair")
+    window_trials = network.server.calibration_window_s * chosen.repetition_rate_hz
+    if round(window_trials) < 2:  # refused before a run, not after it
+        raise ConfigError.at(
+            "server.calibration_window_s", f"{network.server.calibration_window_s:g} s holds {window_trials:.3g} "
+            f"trials at {chosen.repetition_rate_hz:g} Hz; the frequency estimate needs at least 2 per window"
+        )
     return StabilizationSetup(
         network=network,
         experiment=chosen.name,

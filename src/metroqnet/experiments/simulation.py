@@ -6,12 +6,14 @@ puts the run in a folder (never over an earlier run's files unless asked).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from metroqnet.analysis.count_files import write_count_file
+from metroqnet.analysis.estimators import UndefinedEstimate
 from metroqnet.analysis.events import EventRecord, write_event_file
 from metroqnet.analysis.records import CountRecord
 from metroqnet.analysis.uncertainty import CountAnalysis, analyze_counts
@@ -99,6 +101,9 @@ def simulate_link(
         dark = LinkSampler(params.replace(excitation_probability_x=0.0, excitation_probability_y=0.0),
                            basis_weights=basis_weights, link=link)
         background = dark.sample(background_trials, seed=child(seed, BACKGROUND_STREAM))
-    return LinkSimulation(
-        record=record, analysis=analyze_counts(record, background=background), events=time_tags, background=background
-    )
+    try:
+        analysis = analyze_counts(record, background=background)
+    except UndefinedEstimate as error:  # a background run without a herald: keep the run, say why
+        analysis = analyze_counts(record)
+        analysis = dataclasses.replace(analysis, notes=(*analysis.notes, f"noise_herald_fraction, snr: {error}"))
+    return LinkSimulation(record=record, analysis=analysis, events=time_tags, background=background)

@@ -36,7 +36,7 @@ import numpy as np
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.files import file_refusal, read_table
 from metroqnet.config.seeds import Seed, generator
-from metroqnet.config.units import NS_PER_H, S_PER_H
+from metroqnet.config.units import ABSOLUTE_ZERO_C, NS_PER_H, S_PER_H
 from metroqnet.config.validation import NonNegative, Number, Positive, bounded, check, check_array, parameters
 from metroqnet.noise._scan import decaying_sum, step_growth
 from metroqnet.noise.processes import as_times_ns
@@ -44,7 +44,8 @@ from metroqnet.noise.processes import as_times_ns
 __all__ = ["COLUMNS", "DiurnalTemperature", "TemperatureRecord", "read_temperature_csv"]
 
 COLUMNS = ("time_h", "temperature_c")
-ABSOLUTE_ZERO_C = -273.15
+#: The most knots a synthetic record draws (8 bytes each, twice): a year at one per second.
+MAX_KNOTS = 40_000_000
 #: A temperature in °C: above absolute zero.
 Celsius = bounded(gt=ABSOLUTE_ZERO_C)
 
@@ -143,6 +144,11 @@ class DiurnalTemperature:
         rng = generator(seed)
         step_h = self.step_s / S_PER_H
         knots = int(math.ceil(duration / step_h - 1e-9)) + 1
+        if knots > MAX_KNOTS:
+            raise ConfigError.at(
+                "step_s", f"{self.step_s:g} s over {duration:g} h is {knots:.3g} knots, more than the {MAX_KNOTS:.0e} a "
+                "record holds in memory; use a longer step"
+            )
         times = np.arange(knots) * step_h
         phase = 2.0 * math.pi * (times + self.start_hour_of_day - self.peak_hour) / self.period_h
         step_decay = step_h / self.wander_correlation_h

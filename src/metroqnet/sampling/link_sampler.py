@@ -40,9 +40,9 @@ from metroqnet.analysis.records import COUNT_SHAPE, CountRecord, SeedRun, tally
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.identity import strong_id
 from metroqnet.config.link_parameters import LinkParameters
-from metroqnet.config.seeds import Seed, child, generator, seed_sequence
+from metroqnet.config.seeds import Seed, child, generator, seed_record, seed_sequence
 from metroqnet.config.versions import versions
-from metroqnet.config.validation import INT64_MAX
+from metroqnet.config.validation import INT64_MAX, Count, check
 from metroqnet.link.fock_engine import DEFAULT_TOLERANCE, phase_resolved_tables
 from metroqnet.sampling.phase_processes import GaussianPhase, PhaseProcess
 
@@ -75,9 +75,7 @@ MAX_TRIALS = INT64_MAX
 
 
 def _require_trials(trials: object) -> int:
-    if isinstance(trials, bool) or not isinstance(trials, int | np.integer) or not 0 <= trials <= MAX_TRIALS:
-        raise ConfigError(f"trials: {trials!r} is not an integer in [0, {MAX_TRIALS}]")
-    return int(trials)
+    return check("trials", trials, Count)
 
 
 def _require_weights(weights: Sequence[float]) -> np.ndarray:
@@ -132,7 +130,9 @@ class LinkSampler:
             "gap_margin_sd": GAP_MARGIN_SD,
             "order_cutoff": ORDER_CUTOFF,
             "engine_tolerance": DEFAULT_TOLERANCE,
-            "params": self.params,
+            # The phase process carries the phase noise (the default one is built from it); the rate
+            # only labels time, so neither enters through the parameters.
+            "params": self.params.replace(phase_noise_std_rad=0.0, repetition_rate_hz=None),
             "phase_process": self.phase_process,
             "basis_weights": self.basis_weights,
         }
@@ -279,12 +279,13 @@ class LinkSampler:
 
     def _provenance(self, trials: int, seed: np.random.SeedSequence) -> dict[str, object]:
         """The record fields every run of this sampler shares, and its seed."""
-        entropy = seed.entropy if isinstance(seed.entropy, int) else tuple(int(e) for e in seed.entropy)
+        record = seed_record(seed)
+        entropy = record["entropy"] if isinstance(record["entropy"], int) else tuple(record["entropy"])
         return {
             "read_efficiency_x": self.params.read_efficiency_x,
             "read_efficiency_y": self.params.read_efficiency_y,
             "repetition_rate_hz": self.params.repetition_rate_hz,
             "strong_id": self.strong_id,
-            "runs": (SeedRun(entropy=entropy, spawn_key=tuple(int(k) for k in seed.spawn_key), trials=trials),),
+            "runs": (SeedRun(entropy=entropy, spawn_key=tuple(record["spawn_key"]), trials=trials),),
             "metadata": versions(),
         }

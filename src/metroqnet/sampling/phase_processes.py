@@ -16,7 +16,6 @@ from typing import Protocol
 
 import numpy as np
 
-from metroqnet.config.seeds import Seed
 from metroqnet.config.validation import NonNegative, Number, parameters
 
 
@@ -25,12 +24,6 @@ class PhaseProcess(Protocol):
         self, trial_indices: np.ndarray, *, block_start: int, block_trials: int, rng: np.random.Generator
     ) -> np.ndarray:
         """Phase error (rad) at each of ``trial_indices`` (absolute, sorted, inside the block)."""
-        ...
-
-
-class RestartingPhaseProcess(PhaseProcess, Protocol):
-    def begin_run(self, seed: Seed) -> None:
-        """Start a run on ``seed``'s stream; blocks follow in order."""
         ...
 
 
