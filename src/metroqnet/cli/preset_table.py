@@ -19,8 +19,8 @@ def format_value_rows(network: NetworkHardware, rows: list[ValueRow]) -> str:
     lines = [f"{network.name}" + (f": {network.description}" if network.description else ""), ""]
     counts: dict[str, int] = {}
     for row in rows:
-        counts[row.source or "untagged"] = counts.get(row.source or "untagged", 0) + 1
-        lines.append(f"{row.key} = {_value_text(row.value)}   [{row.source or 'untagged'}]")
+        counts[row.source or "structure"] = counts.get(row.source or "structure", 0) + 1
+        lines.append(f"{row.key} = {_value_text(row.value)}   [{row.source or 'structure'}]")
         notes = []
         if row.quote:
             notes.append(f'"{row.quote}"' + (f" ({row.where})" if row.where else ""))
@@ -33,5 +33,5 @@ def format_value_rows(network: NetworkHardware, rows: list[ValueRow]) -> str:
         for note in notes:
             lines += textwrap.wrap(note, WIDTH, initial_indent="    ", subsequent_indent="    ")
     summary = ", ".join(f"{count} {source}" for source, count in sorted(counts.items()))
-    lines += ["", f"{len(rows)} values: {summary}. nodes.* = the same value at every node."]
+    lines += ["", f"{len(rows)} values: {summary}. nodes.* = the same value at every node; structure = an experiment's kind or node pair (no tag)."]
     return "\n".join(lines)
