@@ -14,8 +14,6 @@ from metroqnet.config.hardware import NetworkHardware
 from metroqnet.config.link_parameters import LinkParameters
 from metroqnet.config.presets import load_network, parse_override
 
-DEFAULT_STORAGE_US = 5.0
-
 
 def add_network_arguments(parser: argparse.ArgumentParser, *, preset_default: str | None = None) -> None:
     """``--preset``, ``--set KEY=VALUE`` (repeatable) and ``--calibration FILE``."""
@@ -54,7 +52,8 @@ def add_link_source_arguments(parser: argparse.ArgumentParser) -> None:
     add_network_arguments(parser)
     source = parser.add_argument_group("link (--nodes of the preset, or --params)")
     source.add_argument("--nodes", help="the two nodes of the link, comma separated, e.g. alice,bob")
-    source.add_argument("--storage-us", help=f"storage time in µs (default: {DEFAULT_STORAGE_US:g})")
+    source.add_argument("--storage-us", help="storage time in µs (default: that of the preset's link experiment of "
+                        "these nodes, else of its first link experiment)")
     source.add_argument(
         "--repetition-rate-hz",
         help="trial repetition rate for the rate figures (default with --preset: the rate of the preset's "
@@ -117,8 +116,10 @@ def link_parameters_from_args(args: argparse.Namespace) -> LinkParameters:
     names = [name.strip() for name in args.nodes.split(",")]
     if len(names) != 2 or not all(names):
         raise ConfigError.at("--nodes", f"{args.nodes!r} is not two node names separated by a comma, e.g. alice,bob")
-    storage_us = DEFAULT_STORAGE_US if args.storage_us is None else non_negative_number(args.storage_us,
-                                                                                         option="--storage-us")
+    if args.storage_us is None:
+        storage_us = declared_storage_us(network, names)
+    else:
+        storage_us = non_negative_number(args.storage_us, option="--storage-us")
     if rate is None:
         rate = declared_repetition_rate_hz(network, storage_us)
     try:
@@ -127,6 +128,15 @@ def link_parameters_from_args(args: argparse.Namespace) -> LinkParameters:
         if error.field in ("node_x", "node_y"):
             raise error.renamed("--nodes") from None
         raise
+
+
+def declared_storage_us(network: NetworkHardware, nodes: list[str]) -> float:
+    """The storage time of the preset's link experiment of these nodes (else of its first link experiment)."""
+    declared = network.experiments_of_kind("link")
+    if not declared:
+        raise ConfigError.at("--storage-us", f"required: network {network.name!r} declares no link experiment")
+    mine = [e for e in declared if e.nodes is not None and set(e.nodes) == set(nodes)]
+    return (mine or declared)[0].storage_us
 
 
 def declared_repetition_rate_hz(network: NetworkHardware, storage_us: float) -> float | None:

@@ -121,7 +121,8 @@ def format_stabilization(summary: dict[str, float]) -> str:
     s = summary
     return "\n".join(
         [
-            "phase stabilization and frequency calibration (Hefei settings), model beside the paper",
+            f"phase stabilization and frequency calibration ({s['network']}, experiment {s['experiment']}), "
+            "model beside the paper",
             f"  residual phase, as the additional probe reads it   {s['residual_std_deg_measured']:6.1f} deg"
             "   (paper: Gaussian, 17 deg)",
             f"  residual phase at the write                        {s['residual_std_deg_at_write']:6.1f} deg"

@@ -17,7 +17,9 @@ over the two herald signs. Model: the exact engine on the network's link at the
 Table 1 setting (the ``storage_5us`` experiment), with every node's
 ``writeout_mode_overlap`` set to the same ``ov``. Solve ``C(ov) = target`` by
 Brent's method on ``ov ∈ [ov_min, 1]`` (C increases with ``ov``). Everything
-else (F, C̃, other links, 107 µs) is then a prediction, not a fit.
+else (F, C̃, other links, 107 µs) is computed with that overlap. F and C̃ are not
+independent predictions: with C fitted they follow almost algebraically from C and the
+estimated read efficiency, EP photon number and noise, so they check those estimates only.
 """
 
 from __future__ import annotations

@@ -204,6 +204,7 @@ def plot_fig2(fig: Fig2, path: Path) -> Path:
     twin = ax.twinx()
     lines += twin.plot(fig.tracking.time_h, fig.tracking.temperature_c, color="tab:blue", label="temperature")
     twin.set_ylabel("temperature (°C)")
+    twin.ticklabel_format(axis="y", useOffset=False)
     ax.legend(lines, [line.get_label() for line in lines], loc="lower right", fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
