@@ -351,8 +351,12 @@ def drift_tracking(
     if drift is None:
         drift = setup.drift(hours=hours, seed=child(seed, 0))
     loop = _loop(setup, child(seed, 1), drift=drift, calibration=calibration or setup.calibration)
-    for size in _chunks(tracking_trials(setup, hours)):
-        loop.advance(size)
+    # Whole windows, keeping only the window log: memory stays flat however long the run.
+    total = tracking_trials(setup, hours)
+    step = max(1, CHUNK_TRIALS // loop.window_trials) * loop.window_trials
+    for done in range(0, total, step):
+        size = min(step, total - done)
+        loop.run(size)
         if progress is not None:
             progress(size)
     log = loop.log.arrays()

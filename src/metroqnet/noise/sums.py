@@ -29,7 +29,7 @@ from metroqnet.config.errors import ConfigError
 from metroqnet.noise.gaussian import IntegratedOUPhase, OrnsteinUhlenbeckPhase, WienerPhase, frequencies_hz, lags_s
 from metroqnet.noise.processes import ProcessBase, ProcessState, slices, start_run
 
-__all__ = ["PhaseSum", "PhaseTerm", "pooled"]
+__all__ = ["PhaseSum", "PhaseTerm", "gaussian_primitives", "pooled"]
 
 _PRIMITIVES = (WienerPhase, OrnsteinUhlenbeckPhase, IntegratedOUPhase)
 
@@ -142,7 +142,8 @@ class PhaseSum(ProcessBase):
         return total
 
 
-def _primitives(process: Any) -> list[Any] | None:
+def gaussian_primitives(process: Any) -> list[Any] | None:
+    """The Wiener, OU and integrated-OU parts of ``process`` (signs dropped), or None if it has other parts."""
     if isinstance(process, _PRIMITIVES):
         return [process]
     if hasattr(process, "gaussian_parts"):
@@ -150,7 +151,7 @@ def _primitives(process: Any) -> list[Any] | None:
     if isinstance(process, PhaseSum):
         found: list[Any] = []
         for term in process.terms:
-            inner = _primitives(term.process)
+            inner = gaussian_primitives(term.process)
             if inner is None:
                 return None
             found += inner
@@ -168,7 +169,7 @@ def pooled(process: PhaseSum) -> PhaseSum:
     integrated: dict[float, float] = {}
     kept: list[PhaseTerm] = []
     for term in process.terms:
-        parts = _primitives(term.process)
+        parts = gaussian_primitives(term.process)
         if parts is None:
             kept.append(term)
             continue

@@ -1,0 +1,201 @@
+"""The compiled phase loop: its random numbers, its exact noise step, chunking, and equality in law with the numpy loop.
+
+References: numpy's SFC64 words (the same generator), the standard normal and Poisson laws
+(scipy), the processes' closed-form structure functions, and the per-window numpy loop
+this one replaced (tests/oracles/numpy_phase_loop.py), compared two-sided at 5σ.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from metroqnet.config.errors import ConfigError
+from metroqnet.config.presets import load_preset
+from metroqnet.control.phase_loop import PhaseLoop
+from metroqnet.experiments.phase_stabilization import constant_offset, stabilization_setup
+from metroqnet.noise import compiled_random as cr
+from metroqnet.noise.gaussian import IntegratedOUPhase, OrnsteinUhlenbeckPhase, WienerPhase
+from metroqnet.noise.periodic_sampling import periodic_model
+from metroqnet.noise.sums import PhaseSum, PhaseTerm
+from tests.oracles.numpy_phase_loop import NumpyPhaseLoop
+
+SETUP = stabilization_setup(load_preset("hefei2024"))
+SIGMAS = 5.0
+
+
+def test_sfc64_words_are_numpys():
+    state = cr.sfc64_state(2024)
+    ours = cr.raw_words(state, 5000)
+    theirs = np.random.SFC64(np.random.SeedSequence(2024)).random_raw(5000)
+    assert np.array_equal(ours, theirs)
+    # and the state carries on: the next words continue numpy's stream
+    more = np.random.SFC64(np.random.SeedSequence(2024))
+    more.random_raw(5000)
+    assert np.array_equal(cr.raw_words(state, 10), more.random_raw(10))
+
+
+def test_ziggurat_normals_follow_the_standard_normal_law():
+    x = cr.normals(cr.sfc64_state(7), 2_000_000)
+    n = x.size
+    assert abs(x.mean()) < SIGMAS / math.sqrt(n)
+    assert abs(x.var() - 1.0) < SIGMAS * math.sqrt(2.0 / n)
+    assert stats.kstest(x, "norm").pvalue > 1e-6
+    # the tail beyond r = 3.654 comes from its own branch: its mass must be right too
+    tail = np.mean(np.abs(x) > cr.ZIGGURAT_R)
+    expected = 2 * stats.norm.sf(cr.ZIGGURAT_R)
+    assert abs(tail - expected) < SIGMAS * math.sqrt(expected / n)
+
+
+def test_ziggurat_layers_have_equal_area_and_close_at_the_mode():
+    threshold, width, heights, v = cr.ziggurat_tables()
+    x = width * 2.0**52
+    f = lambda t: np.exp(-0.5 * t * t)  # noqa: E731
+    areas = x[1:] * (heights[:-1] - heights[1:])  # layer j: width x_j, from f(x_j) up to f(x_{j-1}) (f(x_0)=1 at top)
+    assert np.allclose(areas, v, rtol=1e-9)
+    assert math.isclose(x[0] * f(cr.ZIGGURAT_R), v, rel_tol=1e-12)  # base strip incl. tail
+
+
+@pytest.mark.parametrize("mean", [0.0, 0.04, 0.25, 0.9, 3.3, 27.37, 54.6])
+def test_poisson_counts_follow_the_poisson_law(mean):
+    tables = cr.poisson_tables(60.0)
+    counts = cr.poisson_counts(cr.sfc64_state(11), np.full(400_000, mean), *tables.arrays())
+    if mean == 0.0:
+        assert not counts.any()
+        return
+    k = np.arange(counts.max() + 2)
+    observed = np.bincount(counts, minlength=k.size)
+    expected = stats.poisson.pmf(k, mean) * counts.size
+    expected[-1] += stats.poisson.sf(k[-1], mean) * counts.size
+    keep = expected > 20
+    chi2 = ((observed[keep] - expected[keep]) ** 2 / expected[keep]).sum()
+    # the pooled rest, so that no mass hides in the dropped bins
+    rest_o, rest_e = observed[~keep].sum(), expected[~keep].sum()
+    dof = int(keep.sum())
+    assert stats.chi2.sf(chi2, dof) > 1e-6
+    assert abs(rest_o - rest_e) < SIGMAS * math.sqrt(rest_e) + 1
+
+
+def test_poisson_tables_refuse_a_bad_range():
+    with pytest.raises(ConfigError, match="largest_mean"):
+        cr.poisson_tables(float("nan"))
+
+
+def _process() -> PhaseSum:
+    return PhaseSum(terms=(
+        PhaseTerm(name="w", process=WienerPhase(diffusion_rad2_per_s=4000.0)),
+        PhaseTerm(name="i", process=IntegratedOUPhase(rate_std_rad_per_s=3.0, correlation_s=0.7), sign=-1),
+        PhaseTerm(name="o", process=OrnsteinUhlenbeckPhase(std_rad=0.2, correlation_s=3e-4)),
+        PhaseTerm(name="o2", process=OrnsteinUhlenbeckPhase(std_rad=0.05, correlation_s=2e-6)),
+    ))
+
+
+def test_periodic_step_reproduces_the_structure_function():
+    """Var[φ(t+τ) − φ(t)] of the one-step trial law equals the sum of the terms' closed-form D(τ)."""
+    process = _process()
+    offsets, period = np.array([2_000, 10_000, 17_000]), 362_319
+    model = periodic_model(process, offsets, period)
+    d = model.state_size
+    stationary = np.diag(model.stationary_std**2)
+    # rows of y: φ(o0), φ(o1), then the state at o2 (φ(o2) = c·x); write each sample as a row map
+    rows = [model.mean_map[0], model.mean_map[1], model.observe @ model.mean_map[2:]]
+    roots = [model.root[0], model.root[1], model.observe @ model.root[2:]]
+    for (a, b) in [(0, 1), (1, 2), (0, 2)]:
+        mean_part = rows[b] - rows[a]
+        assert abs(mean_part[0]) < 1e-12  # the cumulative phase cancels in a difference
+        variance = mean_part @ stationary @ mean_part + np.sum((roots[b] - roots[a]) ** 2)
+        lag_s = (offsets[b] - offsets[a]) * 1e-9
+        expected = float(process.structure_function_rad2(lag_s))
+        assert math.isclose(variance, expected, rel_tol=1e-9), (a, b, variance, expected)
+    # one period: the write of one trial to the write of the next
+    state_map = model.mean_map[2:]
+    step = model.observe @ state_map - model.observe
+    assert abs(step[0]) < 1e-12
+    variance = step @ stationary @ step + np.sum((model.observe @ model.root[2:]) ** 2)
+    assert math.isclose(variance, float(process.structure_function_rad2(period * 1e-9)), rel_tol=1e-9)
+    assert model.normals_per_trial == 2 + d  # two instants before the write plus the state (1 + 1 + 2)
+
+
+def test_periodic_model_refuses_processes_it_cannot_step():
+    with pytest.raises(ConfigError, match="noise"):
+        periodic_model(object(), np.array([0, 10]), 100)
+
+
+def _loop(seed, **options):
+    options.setdefault("calibration", SETUP.calibration)
+    options.setdefault("settings", SETUP.settings)
+    return PhaseLoop(noise=SETUP.noise, seed=seed, **options)
+
+
+def test_any_split_into_calls_is_bit_identical():
+    drift = SETUP.drift(hours=0.05, seed=4)
+    whole = _loop(9, drift=drift)
+    reference = whole.advance(20_000)
+    pieces = _loop(9, drift=drift)
+    rng = np.random.default_rng(0)
+    got, done = [], 0
+    while done < 20_000:
+        size = int(min(rng.integers(0, 6000), 20_000 - done))
+        got.append(pieces.advance(size))
+        done += size
+    for name in ("residual_rad", "estimate_rad", "residual_frequency_hz"):
+        assert np.array_equal(np.concatenate([getattr(g, name) for g in got]), getattr(reference, name))
+    assert all(np.array_equal(whole.log.arrays()[k], pieces.log.arrays()[k]) for k in whole.log.arrays())
+
+
+def test_run_keeps_the_log_of_advance():
+    drift = SETUP.drift(hours=0.05, seed=4)
+    kept, logged = _loop(3, drift=drift), _loop(3, drift=drift)
+    kept.advance(3 * kept.window_trials)
+    logged.run(3 * logged.window_trials)
+    for key, values in kept.log.arrays().items():
+        assert np.array_equal(values, logged.log.arrays()[key]), key
+
+
+def test_run_is_refused_while_trials_are_pending():
+    loop = _loop(3)
+    loop.advance(10)
+    with pytest.raises(ConfigError, match="pending"):
+        loop.run(10)
+
+
+def test_a_drift_too_short_for_the_run_is_refused_before_it_runs():
+    loop = _loop(3, drift=constant_offset(0.0, 1e-4))  # 0.36 s of record, one window is 1 s
+    with pytest.raises(ConfigError, match="outside the temperature record"):
+        loop.advance(10)
+
+
+def _batch_means(values: np.ndarray, batches: int = 100) -> tuple[float, float]:
+    """Mean and its standard error from batch means (trials of a run are correlated through the phase)."""
+    means = values[: values.size // batches * batches].reshape(batches, -1).mean(axis=1)
+    return float(means.mean()), float(means.std(ddof=1) / math.sqrt(batches))
+
+
+CASES = {
+    "hefei with drift": dict(drift_hours=0.1),
+    "one probe round": dict(settings=SETUP.settings.replace(rounds=1)),
+    "5-photon probes": dict(settings=SETUP.settings.replace(probe_photons_per_node=5.0)),
+    "no stabilization": dict(stabilize=False),
+    "0.4 kHz offset, no calibration": dict(offset_khz=0.4, calibration=SETUP.calibration.replace(enabled=False)),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_compiled_loop_equals_the_numpy_loop_in_law(case):
+    options = dict(CASES[case])
+    if "drift_hours" in options:
+        options["drift"] = SETUP.drift(hours=options.pop("drift_hours"), seed=5)
+    if "offset_khz" in options:
+        options["drift"] = constant_offset(options.pop("offset_khz"), 0.1)
+    options.setdefault("calibration", SETUP.calibration)
+    options.setdefault("settings", SETUP.settings)
+    trials = 150_000
+    ours = PhaseLoop(noise=SETUP.noise, seed=1, **options).advance(trials).residual_rad
+    theirs = NumpyPhaseLoop(noise=SETUP.noise, seed=2, **options).advance(trials).residual_rad
+    for name, f in [("cos", np.cos), ("sin", np.sin), ("square", np.square)]:
+        mean_a, se_a = _batch_means(f(ours))
+        mean_b, se_b = _batch_means(f(theirs))
+        assert abs(mean_a - mean_b) < SIGMAS * math.hypot(se_a, se_b), (case, name, mean_a, mean_b)
