@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from metroqnet.noise import ALIGN_SAMPLES, pooled
+from metroqnet.noise import pooled
 from metroqnet.config.presets import load_preset
 from metroqnet.physics.noise_mapping import cavity_drift, fibre, laser, link_phase_noise
 
@@ -61,7 +61,7 @@ def main() -> None:
         ("link, all 5 terms", link),
         ("link, pooled (same law)", pooled(link)),
     ]
-    print(f"{times.size:,} samples ({args.trials:,} trials x {OFFSETS_NS.size}); chunks of {ALIGN_SAMPLES}-multiples")
+    print(f"{times.size:,} samples ({args.trials:,} trials x {OFFSETS_NS.size})")
     for name, process in rows:
         print(f"{name:32s} trial grid {rate(process, times):12,.0f} samples/s   irregular {rate(process, irregular):12,.0f}")
     for k in (4, 8):

@@ -8,11 +8,10 @@ drift) live in :mod:`metroqnet.physics`. See ``docs/control_noise.md``.
 """
 
 from metroqnet.noise.gaussian import IntegratedOUPhase, OrnsteinUhlenbeckPhase, WienerPhase
-from metroqnet.noise.processes import ALIGN_SAMPLES, NoiseProcess, ProcessState, simulate_chunks
+from metroqnet.noise.processes import NoiseProcess, ProcessState, simulate_chunks
 from metroqnet.noise.sums import PhaseSum, PhaseTerm, pooled
 
 __all__ = [
-    "ALIGN_SAMPLES",
     "IntegratedOUPhase",
     "NoiseProcess",
     "OrnsteinUhlenbeckPhase",

@@ -31,9 +31,8 @@ from numpy.typing import ArrayLike
 
 from metroqnet.config.units import NS_PER_S
 from metroqnet.config.validation import NonNegative, Positive, bounded, check_array, parameters
-from metroqnet.noise._scan import decaying_sum, growth_factors, step_growth
-from metroqnet.noise._steps import per_step
 from metroqnet.noise.processes import ProcessBase, ProcessState, state_values
+from metroqnet.noise.recurrence import decaying_sum
 
 __all__ = ["IntegratedOUPhase", "OrnsteinUhlenbeckPhase", "WienerPhase", "frequencies_hz", "lags_s"]
 
@@ -73,16 +72,6 @@ def _h(u: np.ndarray) -> np.ndarray:
     return out
 
 
-def kept_factors(cache: dict, growth: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The recurrence's first-level factors of ``growth`` when it is a kept (read-only, periodic) array."""
-    if growth.flags.writeable:
-        return None
-    last = cache.get("factors")
-    if last is None or last[0] is not growth:
-        last = cache["factors"] = (growth, growth_factors(growth))
-    return last[1]
-
-
 @parameters
 class WienerPhase(ProcessBase):
     """Phase diffusion: Var[φ(t+τ) − φ(t)] = ``diffusion_rad2_per_s`` · τ. State values: ``(phase_rad,)``."""
@@ -96,7 +85,7 @@ class WienerPhase(ProcessBase):
     def advance(
         self, steps_ns: np.ndarray, normals: np.ndarray, state: ProcessState
     ) -> tuple[np.ndarray, ProcessState]:
-        (scale,) = per_step(steps_ns, self._coefficients, self._cache())
+        (scale,) = self._coefficients(steps_ns)
         increments = scale * normals[:, 0]
         increments[0] += state_values(state, 1, self)[0]
         phase = np.cumsum(increments, out=increments)
@@ -127,15 +116,15 @@ class OrnsteinUhlenbeckPhase(ProcessBase):
     def advance(
         self, steps_ns: np.ndarray, normals: np.ndarray, state: ProcessState
     ) -> tuple[np.ndarray, ProcessState]:
-        cache = self._cache()
-        growth, scale = per_step(steps_ns, self._coefficients, cache)
+        decay, scale = self._coefficients(steps_ns)
         (start,) = state_values(state, 1, self)
-        phase = decaying_sum(growth, scale * normals[:, 0], start, kept_factors(cache, growth))
+        phase = decaying_sum(decay, scale * normals[:, 0], start)
         return phase, ProcessState(time_ns=state.time_ns + int(steps_ns.sum()), values=(float(phase[-1]),))
 
     def _coefficients(self, steps_ns: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Decay e^{−Δt/τ} and kick std of each step."""
         decay = steps_ns * (1.0 / (self.correlation_s * NS_PER_S))
-        return step_growth(decay), self.std_rad * np.sqrt(-np.expm1(-2.0 * decay))
+        return np.exp(-decay), self.std_rad * np.sqrt(-np.expm1(-2.0 * decay))
 
     def psd_rad2_per_hz(self, frequency_hz: ArrayLike) -> np.ndarray:
         f = frequencies_hz(frequency_hz)
@@ -164,10 +153,9 @@ class IntegratedOUPhase(ProcessBase):
         self, steps_ns: np.ndarray, normals: np.ndarray, state: ProcessState
     ) -> tuple[np.ndarray, ProcessState]:
         rate0, phase0 = state_values(state, 2, self)
-        cache = self._cache()
-        growth, kick_scale, memory, kick_share, residual_scale = per_step(steps_ns, self._coefficients, cache)
+        decay, kick_scale, memory, kick_share, residual_scale = self._coefficients(steps_ns)
         kick = kick_scale * normals[:, 0]
-        rate = decaying_sum(growth, kick, rate0, kept_factors(cache, growth))
+        rate = decaying_sum(decay, kick, rate0)
         increments = np.empty_like(rate)  # first the rate before each step, then the phase steps
         increments[0] = rate0
         increments[1:] = rate[:-1]
@@ -180,13 +168,13 @@ class IntegratedOUPhase(ProcessBase):
         return phase, new
 
     def _coefficients(self, steps_ns: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Growth e^{δ} and kick std of the rate; τr(1 − a), β = τr(1 − a)/(1 + a) and γ of the phase."""
+        """Decay a = e^{−δ} and kick std of the rate; τr(1 − a), β = τr(1 − a)/(1 + a) and γ of the phase."""
         s, tau = self.rate_std_rad_per_s, self.correlation_s
         delta = steps_ns * (1.0 / (tau * NS_PER_S))
         one_minus_a = -np.expm1(-delta)
         two_minus = 2.0 - one_minus_a
         return (
-            step_growth(delta),
+            1.0 - one_minus_a,
             s * np.sqrt(-np.expm1(-2.0 * delta)),
             tau * one_minus_a,
             tau * one_minus_a / two_minus,

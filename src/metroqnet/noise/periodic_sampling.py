@@ -79,16 +79,16 @@ def _transition(primitives: list[Any], step_ns: int) -> tuple[np.ndarray, np.nda
         if isinstance(p, WienerPhase):
             q_matrix[0, 0] += p._coefficients(steps)[0][0] ** 2
     for i, p in enumerate(iou, start=1):
-        growth, kick, memory, share, residual = (float(c[0]) for c in p._coefficients(steps))
-        a_matrix[i, i] = 1.0 / growth
+        decay, kick, memory, share, residual = (float(c[0]) for c in p._coefficients(steps))
+        a_matrix[i, i] = decay
         a_matrix[0, i] = memory
         q_matrix[i, i] += kick**2
         q_matrix[0, i] += share * kick**2
         q_matrix[i, 0] += share * kick**2
         q_matrix[0, 0] += (share * kick) ** 2 + residual**2
     for j, p in enumerate(ou, start=1 + len(iou)):
-        growth, scale = (float(c[0]) for c in p._coefficients(steps))
-        a_matrix[j, j] = 1.0 / growth
+        decay, scale = (float(c[0]) for c in p._coefficients(steps))
+        a_matrix[j, j] = decay
         q_matrix[j, j] += scale**2
     return a_matrix, q_matrix
 

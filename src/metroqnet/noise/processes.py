@@ -18,14 +18,14 @@ accumulates into its first term's array).
 
 **Chunking.** ``simulate`` draws the normals as ``rng.standard_normal((n, k))`` would — each
 time point's k variates consecutively, so the stream consumed by a run does not
-depend on how its times are split into calls. Calling ``simulate`` on consecutive
-pieces of a run with the same generator, passing each call's state to the next,
-gives **bit for bit** the values of one call over the whole run whenever every
-piece but the last holds a multiple of :data:`ALIGN_SAMPLES` (4096) time points;
-other splits agree to rounding (≈1e-15 relative, from the vectorized recurrence of
-the Ornstein–Uhlenbeck parts). Memory is bounded by the piece: a 76-hour run is
-simulated piece by piece with :func:`simulate_chunks`. The same holds for a
-generator replayed from its saved ``bit_generator.state``, so a run can be resumed.
+depend on how its times are split into calls — and every value follows from the
+previous one by the same floating-point operations (sequential recurrences,
+:mod:`metroqnet.noise.recurrence`). Calling ``simulate`` on consecutive pieces of a run
+with the same generator, passing each call's state to the next, gives **bit for bit**
+the values of one call over the whole run, for any split. Memory is bounded by the
+piece: a 76-hour run is simulated piece by piece with :func:`simulate_chunks`. The same
+holds for a generator replayed from its saved ``bit_generator.state``, so a run can be
+resumed.
 """
 
 from __future__ import annotations
@@ -37,10 +37,11 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 
 from metroqnet.config.errors import ConfigError
-from metroqnet.noise._scan import ALIGN_SAMPLES, SLICE_SAMPLES
+
+#: Samples simulated at a time within one call: the normals' buffer stays small however long the call.
+SLICE_SAMPLES = 1 << 16
 
 __all__ = [
-    "ALIGN_SAMPLES",
     "NoiseProcess",
     "ProcessBase",
     "ProcessState",
@@ -180,8 +181,7 @@ def simulate_chunks(
 ) -> Iterator[tuple[np.ndarray, ProcessState | None]]:
     """Simulate consecutive pieces of one run (each an array of times), yielding each piece's values and state.
 
-    Bit-identical to one call over the concatenated times when every piece but the
-    last holds a multiple of :data:`ALIGN_SAMPLES` times (module docstring).
+    Bit-identical to one call over the concatenated times, however they are split (module docstring).
     """
     for times in chunks:
         values, state = process.simulate(times, rng=rng, state=state)

@@ -38,8 +38,8 @@ from metroqnet.config.files import file_refusal, read_table
 from metroqnet.config.seeds import Seed, generator
 from metroqnet.config.units import ABSOLUTE_ZERO_C, NS_PER_H, S_PER_H
 from metroqnet.config.validation import NonNegative, Number, Positive, bounded, check, check_array, parameters
-from metroqnet.noise._scan import decaying_sum, step_growth
 from metroqnet.noise.processes import as_times_ns
+from metroqnet.noise.recurrence import decaying_sum
 
 __all__ = ["COLUMNS", "DiurnalTemperature", "TemperatureRecord", "read_temperature_csv"]
 
@@ -157,7 +157,7 @@ class DiurnalTemperature:
         start = self.wander_std_k * float(rng.standard_normal())
         kicks = self.wander_std_k * math.sqrt(-math.expm1(-2.0 * step_decay)) * rng.standard_normal(knots)
         kicks[0] = 0.0
-        wander = decaying_sum(step_growth(decay), kicks, start)
+        wander = decaying_sum(np.exp(-decay), kicks, start)
         temps = self.mean_c + self.amplitude_k * np.cos(phase) + wander
         return TemperatureRecord(times_h=times, temperatures_c=temps, source="synthetic diurnal")
 
