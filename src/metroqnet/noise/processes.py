@@ -125,10 +125,6 @@ class ProcessBase:
 
     normals_per_sample: ClassVar[int] = 0
 
-    def _cache(self) -> dict[str, Any]:
-        """A private scratch dict of this instance (not a parameter: no part of equality or repr)."""
-        return self.__dict__.setdefault("_scratch", {})
-
     def simulate(
         self, times_ns: Any, *, rng: np.random.Generator, state: ProcessState | None = None
     ) -> tuple[np.ndarray, ProcessState | None]:
