@@ -42,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     "link_parameters": "metroqnet.physics.mapping",
     "experiment_link_parameters": "metroqnet.physics.mapping",
     "evaluate_link": "metroqnet.link.evaluate",
+    "evaluate_links": "metroqnet.link.batch",
     "first_order": "metroqnet.link.closed_form",
     # counts, simulated or a lab's
     "CountRecord": "metroqnet.analysis.records",

@@ -11,17 +11,20 @@ from metroqnet.analysis.outcomes import HERALD_SIGNS
 from metroqnet.config.identity import strong_id
 from metroqnet.config.link_parameters import LinkParameters
 from metroqnet.config.versions import versions
-from metroqnet.link.fock_engine import DEFAULT_TOLERANCE, JointTables, joint_tables
+from metroqnet.link import figures as figure_arrays
+from metroqnet.link.fock_engine import DEFAULT_TOLERANCE, JointTables
+from metroqnet.link.points import LinkPoints
+
+#: How the provenance names the engine (the batch result uses the same words).
+ENGINE = "metroqnet.link.fock_engine (exact, Fock basis)"
 
 
 def photonless_probability(params: LinkParameters) -> float:
     """P(no write-out photon reaches either herald detector) = Π_k 1/(1 + n̄_k η_k), n̄ = χ/(1-χ)."""
-    probability = 1.0
-    for suffix in ("x", "y"):
-        chi = params.node("excitation_probability", suffix)
-        eta = params.node("herald_efficiency", suffix)
-        probability *= (1.0 - chi) / (1.0 - chi + chi * eta)
-    return probability
+    return figure_arrays.photonless_probability(
+        params.excitation_probability_x, params.herald_efficiency_x,
+        params.excitation_probability_y, params.herald_efficiency_y,
+    )
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ class LinkResult:
             "parameters": self.params.to_mapping(),
             "parameters_id": strong_id(self.params),
             "photon_cutoff": self.photon_cutoff,
-            "engine": "metroqnet.link.fock_engine (exact, Fock basis)",
+            "engine": ENGINE,
             **versions(),
             "notes": list(self.notes),
         }
@@ -121,7 +124,11 @@ def _number(value: float | None) -> float:
 
 
 def figures_from_tables(tables: JointTables, params: LinkParameters) -> dict[str, EntanglementFigures]:
-    """Apply the estimators of docs/link_model.md to each herald sign's exact tables."""
+    """Apply the estimators of docs/link_model.md to each herald sign's tables, one sign at a time.
+
+    The plain per-sign composition (for any tables, e.g. a reference engine's);
+    :func:`evaluate_link` applies the same estimators to stacks of tables instead.
+    """
     return {
         sign: entanglement_figures(
             tables.tables[sign],
@@ -134,18 +141,18 @@ def figures_from_tables(tables: JointTables, params: LinkParameters) -> dict[str
 
 
 def evaluate_link(params: LinkParameters, *, tolerance: float = DEFAULT_TOLERANCE) -> LinkResult:
-    """Exact evaluation of the link of docs/link_model.md (see :mod:`metroqnet.link.fock_engine`)."""
-    tables = joint_tables(params, tolerance=tolerance)
-    plus, minus = tables.herald_probability("plus"), tables.herald_probability("minus")
-    q = params.herald_noise_probability
-    # Heralds whose clicking detector saw no photon at all: only its noise clicked.
-    noise_heralds = 2.0 * q * (1.0 - q) * photonless_probability(params)
-    total = plus + minus
+    """Exact evaluation of the link of docs/link_model.md (see :mod:`metroqnet.link.fock_engine`).
+
+    A batch of one: :func:`metroqnet.link.batch.evaluate_links` gives the same figures for many points.
+    """
+    arrays = figure_arrays.evaluate_arrays(
+        LinkPoints.from_parameters([params]), tolerance=tolerance, where="link parameters"
+    )
     return LinkResult(
         params=params,
-        herald_probability_plus=plus,
-        herald_probability_minus=minus,
-        noise_herald_fraction=noise_heralds / total if total > 0 else 0.0,
-        figures=figures_from_tables(tables, params),
-        photon_cutoff=tables.photon_cutoff,
+        herald_probability_plus=float(arrays["herald_probability_plus"][0]),
+        herald_probability_minus=float(arrays["herald_probability_minus"][0]),
+        noise_herald_fraction=float(arrays["noise_herald_fraction"][0]),
+        figures=figure_arrays.figures_of_point(arrays["figures"], 0),
+        photon_cutoff=int(arrays["photon_cutoff"][0]),
     )

@@ -5,7 +5,7 @@ sum over photon-number sectors, with one subtraction for the herald and one per
 local detector pattern. Plain inclusion–exclusion over vacuum probabilities of
 a Gaussian state cancels terms of order 1 to leave results of order 1e-15 at
 weak settings; this formulation keeps ~1e-12 relative precision there in
-double precision, and is fast (one evaluation is a few small tensor contractions).
+double precision, and is fast (a few small tensor contractions per point).
 
 Construction (all operators normally ordered, source modes only):
 
@@ -23,32 +23,60 @@ Construction (all operators normally ordered, source modes only):
 * Herald ``plus`` (only D+ clicked) is ``(1-q)[Γ(1-G-) - (1-q) Γ(1-G+-G-)]``,
   applied to the photons; the memories are left in
   ``ρ[(n,m),(n',m')] = c_n c_m c_n' c_m' <n',m'|Π|n,m>``.
-* The phase error rotates Y's read-out ``a_y -> e^{iδ} a_y``; its Gaussian
-  average multiplies the coherence between ``m`` and ``m'`` excitations by
-  ``exp(-σ²(m-m')²/2)`` exactly.
+* Π conserves the total photon number, so ρ couples ``(n,m)`` only to
+  ``(n+k, m-k)``. The phase error rotates Y's read-out ``a_y -> e^{iδ} a_y``,
+  which multiplies that coherence by ``e^{ikδ}``: every probability is a Fourier
+  series in δ whose order-k coefficient comes from the order-k coherences alone
+  (:mod:`metroqnet.link.fock_orders`). The Gaussian average over δ weights order
+  k by ``exp(-σ²k²/2)``, exactly; the sampler keeps the series.
 * At a node, a set S of local detectors stays dark with
   ``Π(1-q_j) e^{-ν_j} :exp(-Σ_j |sqrt(e_j) a + β_j|²):``, where ``e_j`` is the
   read-out's efficiency onto detector j, ``β_j`` the interfering EP amplitude
   and ``ν_j`` the non-interfering EP mean; completing the square gives finite
   sums for its Fock matrix elements. Patterns follow by inclusion–exclusion over
   the node's two detectors.
+* Two exact symmetries save work. In Z no EP light shares a port with the
+  read-out, so Z's operators are diagonal and only order 0 contributes. Y's
+  ports are X's with the EP amplitude turned by -π/2 at both nodes, i.e.
+  ``E_Y = U E_X U†`` with ``U = e^{-iπ n/2}`` at each node; ρ commutes with the
+  total number ``n_x + n_y``, so ``Tr[ρ (E_Y ⊗ E_Y)] = Tr[ρ (E_X ⊗ E_X)]`` at every
+  δ: the Y tables are the X tables (and every coefficient is real).
+
+Batches: every step carries a leading point axis. Points are grouped by their
+photon cutoff (one array shape per group) and each group is cut into chunks of
+bounded memory; a single point is a batch of one.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 from metroqnet.analysis.outcomes import BASES, HERALD_SIGNS
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.link_parameters import LinkParameters
-from metroqnet.physics.probe import probe_interfering_amplitude, probe_non_interfering_mean
+from metroqnet.link.fock_operators import herald_factors, herald_order_zero, memory_weights
+from metroqnet.link.fock_orders import order_resolved_tables, phase_averaged_tables
+from metroqnet.link.points import LinkPoints
 
 DEFAULT_TOLERANCE = 1e-14
 MAX_CUTOFF = 60
+#: A chunk holds about this many order-layout elements (2 signs x (2N+1) orders x (N+1)² per point, 2 MB of
+#: float64) so its intermediates stay in cache, and at least MIN_CHUNK_POINTS points so the per-call cost is shared.
+CHUNK_ELEMENTS = 1 << 18
+MIN_CHUNK_POINTS = 16
+
+
+#: How a batch names its input in refusals; a single point is named ``link parameters``.
+BATCH_INPUT = "points"
+
+
+def point_label(where: str, index: int) -> str:
+    """``points[3]`` for a point of a batch, ``where`` itself for a single point."""
+    return f"{where}[{index}]" if where == BATCH_INPUT else where
 
 
 def photon_cutoff(excitation_probability: float, *, tolerance: float = DEFAULT_TOLERANCE) -> int:
@@ -68,6 +96,22 @@ def photon_cutoff(excitation_probability: float, *, tolerance: float = DEFAULT_T
     return cutoff
 
 
+def point_cutoffs(points: LinkPoints, *, tolerance: float = DEFAULT_TOLERANCE, where: str = BATCH_INPUT) -> np.ndarray:
+    """Photon cutoff of every point (set by the larger χ of its two nodes), as :func:`photon_cutoff` gives it."""
+    chi = np.maximum(points.values["excitation_probability_x"], points.values["excitation_probability_y"])
+    unique, inverse = (chi, np.zeros(1, dtype=np.int64)) if chi.size == 1 else np.unique(chi, return_inverse=True)
+    cutoffs = np.empty(unique.size, dtype=np.int64)
+    for position, value in enumerate(unique):
+        try:
+            cutoffs[position] = photon_cutoff(float(value), tolerance=tolerance)
+        except ConfigError as error:
+            if where != BATCH_INPUT:
+                raise
+            index = int(np.flatnonzero(chi == value)[0])
+            raise ConfigError(f"{point_label(where, index)}: {error}") from None
+    return cutoffs[inverse.ravel()]
+
+
 @dataclass(frozen=True)
 class JointTables:
     """Joint probabilities ``tables[sign][basis][a, b]`` = P(herald sign, pattern a at X, pattern b at Y).
@@ -82,207 +126,6 @@ class JointTables:
 
     def herald_probability(self, sign: str) -> float:
         return float(self.tables[sign]["Z"].sum())
-
-
-# --- Fock-space building blocks ---------------------------------------------------------
-
-
-@lru_cache(maxsize=8)
-def _log_factorials(cutoff: int) -> np.ndarray:
-    return np.array([math.lgamma(k + 1) for k in range(2 * cutoff + 2)])
-
-
-@lru_cache(maxsize=8)
-def _binomial_table(cutoff: int) -> np.ndarray:
-    """``table[n, j] = C(n, j)`` for 0 <= j <= n <= cutoff."""
-    return np.array([[math.comb(n, j) for j in range(cutoff + 1)] for n in range(cutoff + 1)], dtype=float)
-
-
-@lru_cache(maxsize=8)
-def _convolution_gather(cutoff: int) -> tuple[np.ndarray, np.ndarray]:
-    """Index ``n'-j`` (clipped) and mask for the sum over ``j`` in :func:`second_quantized`."""
-    k = np.arange(cutoff + 1)
-    steps = k[:, None] - k[None, :]  # [n', j]
-    valid = steps >= 0
-    return np.where(valid, steps, 0), valid
-
-
-def second_quantized(transfer: np.ndarray, cutoff: int) -> np.ndarray:
-    """Fock matrix elements of Γ(T) on two modes: ``out[n', m', n, m] = <n',m'|Γ(T)|n,m>``.
-
-    Γ(T) maps ``(a1†)^n (a2†)^m |0>`` to ``(T11 a1† + T21 a2†)^n (T12 a1† + T22 a2†)^m |0>``,
-    so it conserves photon number. The coefficient of ``a1†^n' a2†^m'`` is a product of
-    two binomial expansions, summed over how the ``n'`` photons in mode 1 split:
-    ``Σ_j C(n,j) T11^j T21^(n-j) · C(m,n'-j) T12^(n'-j) T22^(m-n'+j)``.
-    Indices are truncated at ``cutoff`` per mode.
-    """
-    size = cutoff + 1
-    k = np.arange(size)
-    binomial = _binomial_table(cutoff)
-    upper = k[None, :] <= k[:, None]
-    exponent_rest = np.where(upper, k[:, None] - k[None, :], 0)
-    # first[n, j]: photons of mode 1 that stay in mode 1 (j) or move to mode 2 (n - j).
-    first = np.where(upper, binomial * np.power(transfer[0, 0], k[None, :]) * np.power(transfer[1, 0], exponent_rest), 0.0)
-    second = np.where(upper, binomial * np.power(transfer[0, 1], k[None, :]) * np.power(transfer[1, 1], exponent_rest), 0.0)
-    steps, valid = _convolution_gather(cutoff)
-    gathered = np.where(valid[None, :, :], second[:, steps], 0.0)  # [m, n', j] = second[m, n'-j]
-    coefficient = np.einsum("nj,mNj->nmN", first, gathered)  # [n, m, n']
-    lf = _log_factorials(cutoff)
-    n, m, n2 = np.meshgrid(k, k, k, indexing="ij")
-    m2 = n + m - n2
-    inside = (m2 >= 0) & (m2 <= cutoff)
-    m2_safe = np.where(inside, m2, 0)
-    scale = np.exp(0.5 * (lf[n2] + lf[m2_safe] - lf[n] - lf[m]))
-    out = np.zeros((size, size, size, size))
-    n_idx, m_idx, n2_idx = np.nonzero(inside)
-    out[n2_idx, m2_safe[inside], n_idx, m_idx] = (coefficient * scale)[inside]
-    return out
-
-
-def herald_operators(params: LinkParameters, cutoff: int) -> dict[str, np.ndarray]:
-    """Herald POVM elements on the two write-out photons, ``op[n', m', n, m]``, per sign."""
-    eta_x, eta_y = params.herald_efficiency_x, params.herald_efficiency_y
-    cross = math.sqrt(params.herald_mode_overlap_x * params.herald_mode_overlap_y * eta_x * eta_y)
-    q = params.herald_noise_probability
-    dark_both = second_quantized(np.diag([1.0 - eta_x, 1.0 - eta_y]), cutoff)
-    operators = {}
-    for sign, silent_sign in (("plus", -1.0), ("minus", +1.0)):
-        # No photon at the *other* detector: T = 1 - G_other.
-        transfer_other = np.array(
-            [[1.0 - 0.5 * eta_x, -0.5 * silent_sign * cross], [-0.5 * silent_sign * cross, 1.0 - 0.5 * eta_y]]
-        )
-        silent_other = second_quantized(transfer_other, cutoff)
-        operators[sign] = (1.0 - q) * (silent_other - (1.0 - q) * dark_both)
-    return operators
-
-
-def memory_weights(excitation_probability: float, cutoff: int) -> np.ndarray:
-    """TMSV amplitudes ``c_n = sqrt((1-χ) χ^n)`` for n = 0..cutoff."""
-    n = np.arange(cutoff + 1)
-    return np.sqrt((1.0 - excitation_probability) * np.power(excitation_probability, n))
-
-
-def heralded_memory_states(params: LinkParameters, cutoff: int, *, average_phase: bool = True) -> dict[str, np.ndarray]:
-    """Unnormalized memory states ``ρ[n, m, n', m']`` left by each herald sign.
-
-    The trace of each is the herald probability of that sign. With
-    ``average_phase`` the Gaussian phase error of the parameters is averaged
-    over; without, the state is the one at δ = 0.
-    """
-    c_x = memory_weights(params.excitation_probability_x, cutoff)
-    c_y = memory_weights(params.excitation_probability_y, cutoff)
-    amplitude = np.einsum("n,m->nm", c_x, c_y)
-    weights = np.einsum("nm,NM->nmNM", amplitude, amplitude)
-    m = np.arange(cutoff + 1)
-    std = params.phase_noise_std_rad if average_phase else 0.0
-    order = (m[:, None] - m[None, :]) ** 2  # [m, m']
-    with np.errstate(over="ignore", invalid="ignore"):  # a phase noise of 1e200 rad: every coherence is gone
-        dephasing = np.where(order == 0, 1.0, np.exp(-0.5 * np.square(np.float64(std)) * order))
-    states = {}
-    for sign, operator in herald_operators(params, cutoff).items():
-        # ρ[(n,m),(n',m')] = c.. <n',m'|Π|n,m>; operator is indexed [n', m', n, m].
-        rho = weights * np.transpose(operator, (2, 3, 0, 1))
-        states[sign] = rho * dephasing[None, :, None, :]
-    return states
-
-
-@lru_cache(maxsize=8)
-def _displacement_grid(cutoff: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Exponents ``k'-l``, log-coefficients and mask of ``<k'|e^{x a†}|l> = x^{k'-l} sqrt(k'!/l!)/(k'-l)!``."""
-    k = np.arange(cutoff + 1)
-    lf = _log_factorials(cutoff)
-    steps = k[:, None] - k[None, :]
-    lower = steps >= 0
-    safe = np.where(lower, steps, 0)
-    log_coefficient = 0.5 * (lf[k][:, None] - lf[k][None, :]) - lf[safe]
-    return safe, np.where(lower, np.exp(log_coefficient), 0.0), lower
-
-
-def silent_operators(gain: np.ndarray, shift: np.ndarray, prefactor: np.ndarray, cutoff: int) -> np.ndarray:
-    """Batch of ``prefactor · exp(-γ a†) (1-g)^n exp(-γ* a)`` in the Fock basis, ``out[i, k', k]``.
-
-    This is ``:exp(-(g a†a + γ a† + γ* a)):`` — a set of detectors at one node staying
-    dark, once the constant ``Σ|β_j|²`` is moved into ``prefactor``.
-    """
-    steps, coefficient, lower = _displacement_grid(cutoff)
-    rows = np.where(lower, np.power(-shift[:, None, None], steps) * coefficient, 0.0)  # [i, k', l]
-    diagonal = np.power(1.0 - gain[:, None], np.arange(cutoff + 1))  # [i, l]
-    return prefactor[:, None, None] * np.matmul(rows * diagonal[:, None, :], np.conj(np.swapaxes(rows, 1, 2)))
-
-
-def _port_couplings(params: LinkParameters, suffix: str, basis: str) -> list[tuple[float, complex, float]]:
-    """(read-out efficiency onto port, interfering EP amplitude, non-interfering EP mean) for ports +1, -1."""
-    eta = params.node("read_efficiency", suffix)
-    mu = params.node("probe_mean_photon_number", suffix)
-    overlap = params.node("probe_mode_overlap", suffix)
-    alpha = probe_interfering_amplitude(mu, mode_overlap=overlap)
-    stray = probe_non_interfering_mean(mu, mode_overlap=overlap)
-    if basis == "Z":
-        return [(eta, 0.0, 0.0), (0.0, alpha, stray)]
-    # Port with polarization (1, e_V)/√2 sees (a_H + conj(e_V) a_V)/√2.
-    phase = {"X": (1.0, -1.0), "Y": (-1j, 1j)}[basis]
-    return [(0.5 * eta, phase[0] * alpha / math.sqrt(2.0), 0.5 * stray),
-            (0.5 * eta, phase[1] * alpha / math.sqrt(2.0), 0.5 * stray)]
-
-
-def local_pattern_operators(params: LinkParameters, suffix: str, basis: str, cutoff: int) -> np.ndarray:
-    """POVM elements ``E[pattern, k', k]`` of one node's two detectors in one basis."""
-    noise = params.node("local_noise_probability", suffix)
-    ports = _port_couplings(params, suffix, basis)
-    subsets = ((0,), (1,), (0, 1))  # +1 port dark, -1 port dark, both dark
-    gain = np.array([sum(ports[i][0] for i in sub) for sub in subsets])
-    shift = np.array([sum(math.sqrt(ports[i][0]) * ports[i][1] for i in sub) for sub in subsets], dtype=complex)
-    # Σ|β|² + Σν: the EP light must also be absent for the detectors to stay dark.
-    intensity = np.array([sum(abs(ports[i][1]) ** 2 + ports[i][2] for i in sub) for sub in subsets])
-    prefactor = (1.0 - noise) ** np.array([len(sub) for sub in subsets]) * np.exp(-intensity)
-    silent_plus, silent_minus, silent_both = silent_operators(gain, shift, prefactor, cutoff)
-    identity = np.eye(cutoff + 1, dtype=complex)
-    return np.stack(
-        [
-            silent_both,
-            silent_minus - silent_both,
-            silent_plus - silent_both,
-            identity - silent_plus - silent_minus + silent_both,
-        ]
-    )
-
-
-def _cutoff(params: LinkParameters, tolerance: float) -> int:
-    return photon_cutoff(max(params.excitation_probability_x, params.excitation_probability_y), tolerance=tolerance)
-
-
-def _require_finite(values: np.ndarray, params: LinkParameters) -> np.ndarray:
-    """Refuse overflowed probabilities instead of passing NaN on (e.g. an EP pulse of 1e60 photons)."""
-    if not np.all(np.isfinite(values)):
-        raise ConfigError(
-            "link parameters: the exact engine overflowed (non-finite probabilities) at "
-            f"probe_mean_photon_number_x={params.probe_mean_photon_number_x!r}, "
-            f"probe_mean_photon_number_y={params.probe_mean_photon_number_y!r}; "
-            "the weak-field verification needs a weak EP pulse"
-        )
-    return values
-
-
-def _pattern_contractions(params: LinkParameters, cutoff: int, *, average_phase: bool):
-    """Yield ``(sign, basis, partial, ops_y)`` with ``partial[a, m, m'] = Σ ρ[n,m,n',m'] E_x[a][n',n]``."""
-    states = heralded_memory_states(params, cutoff, average_phase=average_phase)
-    for basis in BASES:
-        ops_x = local_pattern_operators(params, "x", basis, cutoff)
-        ops_y = local_pattern_operators(params, "y", basis, cutoff)
-        for sign in HERALD_SIGNS:
-            yield sign, basis, np.einsum("nmNM,aNn->amM", states[sign], ops_x, optimize=True), ops_y
-
-
-def joint_tables(params: LinkParameters, *, tolerance: float = DEFAULT_TOLERANCE) -> JointTables:
-    """Exact joint probabilities of herald sign and both nodes' click patterns, per basis."""
-    cutoff = _cutoff(params, tolerance)
-    tables: dict[str, dict[str, np.ndarray]] = {sign: {} for sign in HERALD_SIGNS}
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below, not warned about
-        for sign, basis, partial, ops_y in _pattern_contractions(params, cutoff, average_phase=True):
-            # P(a, b) = Σ ρ[n,m,n',m'] E_x[a][n',n] E_y[b][m',m]
-            table = np.einsum("amM,bMm->ab", partial, ops_y, optimize=True).real
-            tables[sign][basis] = _require_finite(table, params)
-    return JointTables(tables=tables, photon_cutoff=cutoff)
 
 
 @dataclass(frozen=True)
@@ -310,18 +153,126 @@ class PhaseResolvedTables:
         return np.tensordot(weights, self.coefficients, axes=(0, 0)).real
 
 
+def _chunks(
+    points: LinkPoints, tolerance: float, where: str
+) -> Iterator[tuple[int, np.ndarray, dict[str, np.ndarray]]]:
+    """(cutoff, point indices, their values) per chunk: points grouped by cutoff, groups cut to bounded memory."""
+    cutoffs = point_cutoffs(points, tolerance=tolerance, where=where)
+    one_group = bool((cutoffs == cutoffs[0]).all())
+    for cutoff in [int(cutoffs[0])] if one_group else np.unique(cutoffs).tolist():
+        members = np.arange(cutoffs.size) if one_group else np.flatnonzero(cutoffs == cutoff)
+        per_chunk = max(MIN_CHUNK_POINTS, CHUNK_ELEMENTS // (len(HERALD_SIGNS) * (2 * cutoff + 1) * (cutoff + 1) ** 2))
+        for start in range(0, members.size, per_chunk):
+            indices = members[start:start + per_chunk]
+            if indices.size == cutoffs.size:  # every point at once (e.g. a single point): no copies
+                yield cutoff, indices, dict(points.values)
+            else:
+                yield cutoff, indices, {name: array[indices] for name, array in points.values.items()}
+
+
+def _require_finite(values: np.ndarray, points: LinkPoints, indices: np.ndarray, where: str) -> np.ndarray:
+    """Refuse overflowed probabilities instead of passing NaN on (e.g. an EP pulse of 1e60 photons)."""
+    finite = np.isfinite(values.reshape(values.shape[0], -1)).all(axis=1)
+    if not finite.all():
+        index = int(indices[np.flatnonzero(~finite)[0]])
+        mu = {suffix: float(points.values[f"probe_mean_photon_number_{suffix}"][index]) for suffix in ("x", "y")}
+        label = point_label(where, index)
+        raise ConfigError(
+            f"{label}: the exact engine overflowed (non-finite probabilities) at "
+            f"probe_mean_photon_number_x={mu['x']!r}, probe_mean_photon_number_y={mu['y']!r}; "
+            "the weak-field verification needs a weak EP pulse"
+        )
+    return values
+
+
+def joint_table_arrays(
+    points: LinkPoints, *, tolerance: float = DEFAULT_TOLERANCE, where: str = BATCH_INPUT
+) -> tuple[np.ndarray, np.ndarray]:
+    """Phase-averaged joint tables of every point, ``tables[point, sign, basis, a, b]``, and each point's cutoff."""
+    tables = np.empty((len(points), len(HERALD_SIGNS), len(BASES), 4, 4))
+    cutoffs = np.empty(len(points), dtype=np.int64)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below, not warned about
+        for cutoff, indices, values in _chunks(points, tolerance, where):
+            tables[indices] = _require_finite(phase_averaged_tables(values, cutoff), points, indices, where)
+            cutoffs[indices] = cutoff
+    return tables, cutoffs
+
+
+def joint_tables(params: LinkParameters, *, tolerance: float = DEFAULT_TOLERANCE) -> JointTables:
+    """Exact joint probabilities of herald sign and both nodes' click patterns, per basis."""
+    tables, cutoffs = joint_table_arrays(LinkPoints.from_parameters([params]), tolerance=tolerance,
+                                         where="link parameters")
+    return JointTables(tables=table_dict(tables[0]), photon_cutoff=int(cutoffs[0]))
+
+
+def table_dict(tables: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    """``tables[sign, basis, a, b]`` as ``{sign: {basis: 4x4}}``."""
+    return {sign: {basis: tables[s, b] for b, basis in enumerate(BASES)} for s, sign in enumerate(HERALD_SIGNS)}
+
+
+def phase_resolved_tables_batch(
+    points: Sequence[LinkParameters] | LinkPoints, *, tolerance: float = DEFAULT_TOLERANCE
+) -> tuple[PhaseResolvedTables, ...]:
+    """:func:`phase_resolved_tables` of many points, in their order (computed in cutoff groups)."""
+    points = LinkPoints.of(points)
+    return _phase_resolved(points, tolerance, where=BATCH_INPUT)
+
+
+def _phase_resolved(points: LinkPoints, tolerance: float, where: str) -> tuple[PhaseResolvedTables, ...]:
+    out: list[PhaseResolvedTables | None] = [None] * len(points)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below, not warned about
+        for cutoff, indices, values in _chunks(points, tolerance, where):
+            coefficients = _require_finite(order_resolved_tables(values, cutoff), points, indices, where)
+            orders = np.arange(-cutoff, cutoff + 1)
+            for position, index in enumerate(indices):
+                out[index] = PhaseResolvedTables(
+                    orders=orders, coefficients=coefficients[position].astype(complex), photon_cutoff=cutoff
+                )
+    return tuple(out)  # type: ignore[arg-type]
+
+
 def phase_resolved_tables(params: LinkParameters, *, tolerance: float = DEFAULT_TOLERANCE) -> PhaseResolvedTables:
     """The exact joint tables as functions of a fixed phase error δ (``phase_noise_std_rad`` is ignored)."""
-    cutoff = _cutoff(params, tolerance)
-    orders = np.arange(-cutoff, cutoff + 1)
+    return _phase_resolved(LinkPoints.from_parameters([params]), tolerance, where="link parameters")[0]
+
+
+def heralded_memory_states(params: LinkParameters, cutoff: int, *, average_phase: bool = True) -> dict[str, np.ndarray]:
+    """Unnormalized memory states ``ρ[n, m, n', m']`` left by each herald sign (dense, for inspection and tests).
+
+    ``ρ[(n,m),(n',m')] = c_n c_m c_n' c_m' <n',m'|Π|n,m>``; the trace of each is the
+    herald probability of that sign. With ``average_phase`` the Gaussian phase error
+    of the parameters is averaged over (order k weighted by exp(-σ²k²/2)); without,
+    the state is the one at δ = 0.
+    """
+    v = LinkPoints.from_parameters([params]).values
+    first, second = herald_factors(
+        v["herald_efficiency_x"], v["herald_efficiency_y"], v["herald_mode_overlap_x"], v["herald_mode_overlap_y"],
+        cutoff,
+    )
+    herald_zero = herald_order_zero(
+        first, second, v["herald_efficiency_x"], v["herald_efficiency_y"], v["herald_noise_probability"], cutoff
+    )[0]
+    first, second = first[0], second[0]  # [sign, n, l], [sign, m, i]
+    c_x, c_y = (memory_weights(v[f"excitation_probability_{s}"], cutoff)[0] for s in ("x", "y"))
+    std = params.phase_noise_std_rad if average_phase else 0.0
     size = cutoff + 1
-    m = np.arange(size)
-    order_of = (m[:, None] - m[None, :]) + cutoff  # [m, m'] -> index into orders
-    coefficients = np.zeros((orders.size, len(HERALD_SIGNS), len(BASES), 4, 4), dtype=complex)
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below, not warned about
-        for sign, basis, partial, ops_y in _pattern_contractions(params, cutoff, average_phase=False):
-            terms = np.einsum("amM,bMm->abmM", partial, ops_y, optimize=True).reshape(4, 4, -1)
-            resolved = np.zeros((orders.size, 4, 4), dtype=complex)
-            np.add.at(resolved, order_of.ravel(), np.moveaxis(terms, -1, 0))
-            coefficients[:, HERALD_SIGNS.index(sign), BASES.index(basis)] = resolved
-    return PhaseResolvedTables(orders=orders, coefficients=_require_finite(coefficients, params), photon_cutoff=cutoff)
+    n = np.arange(size)
+    lf = np.array([math.lgamma(j + 1) for j in range(size)])
+    states = {sign: np.zeros((size, size, size, size)) for sign in HERALD_SIGNS}
+    for k in range(-cutoff, cutoff + 1):
+        with np.errstate(over="ignore", invalid="ignore"):
+            dephasing = 1.0 if k == 0 else float(np.exp(-0.5 * np.square(np.float64(std)) * k * k))
+        n_in, m_in = n[(n + k >= 0) & (n + k <= cutoff)], n[(n - k >= 0) & (n - k <= cutoff)]
+        for s, sign in enumerate(HERALD_SIGNS):
+            if k == 0:
+                element = herald_zero[s]
+            else:
+                shifted = np.zeros((size, size))  # [m, l] = G[m, k + l]
+                valid = (k + n >= 0) & (k + n <= cutoff)
+                shifted[:, valid] = second[s][:, k + n[valid]]
+                scale = np.exp(0.5 * (lf[np.clip(n + k, 0, cutoff)] - lf)[:, None]
+                               + 0.5 * (lf[np.clip(n - k, 0, cutoff)] - lf)[None, :])
+                element = (1.0 - float(v["herald_noise_probability"][0])) * scale * (first[s] @ shifted.T)
+            block = element[np.ix_(n_in, m_in)] * np.outer(c_x[n_in] * c_x[n_in + k], c_y[m_in] * c_y[m_in - k])
+            states[sign][n_in[:, None], m_in[None, :], (n_in + k)[:, None], (m_in - k)[None, :]] = dephasing * block
+    return states
