@@ -15,6 +15,7 @@ from scipy import stats
 
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.presets import load_preset
+from metroqnet.control import loop_kernel
 from metroqnet.control.phase_loop import PhaseLoop
 from metroqnet.experiments.phase_stabilization import constant_offset, stabilization_setup
 from metroqnet.noise import compiled_random as cr
@@ -84,12 +85,18 @@ def test_poisson_tables_refuse_a_bad_range():
         cr.poisson_tables(float("nan"))
 
 
-def _process() -> PhaseSum:
+def _process(extra_ou: int = 0) -> PhaseSum:
+    """A sum with state size 4 (phase, one rate, two OU values), plus ``extra_ou`` OU terms."""
+    extra = tuple(
+        PhaseTerm(name=f"x{i}", process=OrnsteinUhlenbeckPhase(std_rad=0.1, correlation_s=1e-3 * (i + 1)))
+        for i in range(extra_ou)
+    )
     return PhaseSum(terms=(
         PhaseTerm(name="w", process=WienerPhase(diffusion_rad2_per_s=4000.0)),
         PhaseTerm(name="i", process=IntegratedOUPhase(rate_std_rad_per_s=3.0, correlation_s=0.7), sign=-1),
         PhaseTerm(name="o", process=OrnsteinUhlenbeckPhase(std_rad=0.2, correlation_s=3e-4)),
         PhaseTerm(name="o2", process=OrnsteinUhlenbeckPhase(std_rad=0.05, correlation_s=2e-6)),
+        *extra,
     ))
 
 
@@ -122,6 +129,24 @@ def test_periodic_step_reproduces_the_structure_function():
 def test_periodic_model_refuses_processes_it_cannot_step():
     with pytest.raises(ConfigError, match="noise"):
         periodic_model(object(), np.array([0, 10]), 100)
+
+
+def test_the_register_phase_pass_is_the_general_one():
+    """Up to four state values the kernel keeps them in registers; the numbers are those of the general pass."""
+    rng = np.random.default_rng(3)
+    for extra, rounds in [(0, 2), (0, 1)]:
+        offsets = np.array([2_000, 8_000, 17_000])[2 - rounds:]
+        model = periodic_model(_process(extra), offsets, 362_319)
+        assert model.state_size == 4
+        trials = 1_000
+        kick = rng.standard_normal((model.mean_map.shape[0], trials))
+        start = model.initial_state(rng)
+        outputs = []
+        for phase_pass in (loop_kernel._phase_pass, loop_kernel._phase_pass4):
+            state, phase = start.copy(), np.empty((rounds + 1, trials))
+            phase_pass(trials, state, model.mean_map, model.observe, rounds, kick, phase)
+            outputs.append((state, phase))
+        assert np.array_equal(outputs[0][0], outputs[1][0]) and np.array_equal(outputs[0][1], outputs[1][1])
 
 
 def _loop(seed, **options):
@@ -180,6 +205,7 @@ CASES = {
     "5-photon probes": dict(settings=SETUP.settings.replace(probe_photons_per_node=5.0)),
     "no stabilization": dict(stabilize=False),
     "0.4 kHz offset, no calibration": dict(offset_khz=0.4, calibration=SETUP.calibration.replace(enabled=False)),
+    "six state values (general phase pass)": dict(noise=_process(extra_ou=2)),
 }
 
 
@@ -192,9 +218,10 @@ def test_compiled_loop_equals_the_numpy_loop_in_law(case):
         options["drift"] = constant_offset(options.pop("offset_khz"), 0.1)
     options.setdefault("calibration", SETUP.calibration)
     options.setdefault("settings", SETUP.settings)
+    options.setdefault("noise", SETUP.noise)
     trials = 150_000
-    ours = PhaseLoop(noise=SETUP.noise, seed=1, **options).advance(trials).residual_rad
-    theirs = NumpyPhaseLoop(noise=SETUP.noise, seed=2, **options).advance(trials).residual_rad
+    ours = PhaseLoop(seed=1, **options).advance(trials).residual_rad
+    theirs = NumpyPhaseLoop(seed=2, **options).advance(trials).residual_rad
     for name, f in [("cos", np.cos), ("sin", np.sin), ("square", np.square)]:
         mean_a, se_a = _batch_means(f(ours))
         mean_b, se_b = _batch_means(f(theirs))
