@@ -122,13 +122,16 @@ def _phase_pass4(trials, state, mean_map, observe, rounds, kick, phase):
 @numba.njit(cache=True, error_model="numpy")
 def _drift_rows(first, last, start_ns, period_ns, knot_ns, cycles0, linear, quadratic, comp_cycles, comp_hz,
                 window_start, row):
-    """Add 2π(drift − compensation) mod 1 cycle to ``row[first:last]``, all in one drift segment (vectorized)."""
-    for k in range(first, last):
-        t = start_ns + k * period_ns
+    """Add 2π(drift − compensation) mod 1 cycle to ``row[first:last]``, all in one drift segment (vectorized:
+    the loop runs over a slice from 0, so no negative index needs wrapping)."""
+    piece = row[first:last]
+    first_ns = start_ns + first * period_ns
+    for i in range(piece.size):
+        t = first_ns + i * period_ns
         since_s = (t - knot_ns) * 1e-9
         cycles = cycles0 + (linear + quadratic * since_s) * since_s
         net = cycles - comp_cycles - comp_hz * ((t - window_start) * 1e-9)
-        row[k] += TWO_PI * (net - math.floor(net))
+        piece[i] += TWO_PI * (net - math.floor(net))
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -154,9 +157,10 @@ def _drift_pass(trials, window_start, period_ns, offsets_ns, segment, knots_ns, 
             _drift_rows(k, end, start_ns, period_ns, knots_ns[seg], cycles_frac[seg], linear_hz[seg],
                         quadratic_hz_per_s[seg], comp_cycles, comp_hz, window_start, phase[s])
             if s == last:
-                for j in range(k, end):
-                    since_s = (start_ns + j * period_ns - knots_ns[seg]) * 1e-9
-                    frequency[j] = linear_hz[seg] + 2.0 * quadratic_hz_per_s[seg] * since_s - comp_hz
+                piece, first_ns = frequency[k:end], start_ns + k * period_ns
+                for i in range(piece.size):
+                    since_s = (first_ns + i * period_ns - knots_ns[seg]) * 1e-9
+                    piece[i] = linear_hz[seg] + 2.0 * quadratic_hz_per_s[seg] * since_s - comp_hz
             k = end
         if s == last:
             segment = seg
