@@ -14,7 +14,7 @@ import numpy as np
 
 from metroqnet.noise import pooled
 from metroqnet.config.presets import load_preset
-from metroqnet.physics.noise_mapping import cavity_drift, fibre, laser, link_phase_noise
+from metroqnet.physics.noise_mapping import cavity_drift, fibre, link_phase_noise, write_laser
 
 PERIOD_NS = 362_319  # 2.76 kHz
 OFFSETS_NS = np.array([0, 6_000, 12_000, 17_000], dtype=np.int64)
@@ -55,16 +55,16 @@ def main() -> None:
     drift = cavity_drift(network, duration_h=1.0, seed=0)
     link = link_phase_noise(network, "alice", "bob", drift=drift)
     rows = [
-        ("laser (Wiener)", laser(network.node("alice"))),
+        ("laser (Wiener + integrated OU)", write_laser(network.node("alice"))),
         ("fibre (integrated OU + OU)", fibre(network.node("alice"))),
         ("drift (deterministic)", drift),
-        ("link, all 5 terms", link),
+        ("link, all 7 terms", link),
         ("link, pooled (same law)", pooled(link)),
     ]
     print(f"{times.size:,} samples ({args.trials:,} trials x {OFFSETS_NS.size})")
     for name, process in rows:
         print(f"{name:32s} trial grid {rate(process, times):12,.0f} samples/s   irregular {rate(process, irregular):12,.0f}")
-    for k in (4, 8):
+    for k in (6, 18):
         print(f"{'numpy normals alone, ' + str(k) + '/sample':32s} {normal_rate(times.size, k):12,.0f} samples/s (the floor)")
     pooled_rate = rate(pooled(link), times)
     print(f"76 h at 2.76 kHz x 4 instants = {76 * 3600 * 2760 * 4:.2e} samples: "

@@ -40,7 +40,7 @@ from metroqnet.config.presets import load_preset  # noqa: E402
 from metroqnet.link.batch import evaluate_links  # noqa: E402
 from metroqnet.link.evaluate import evaluate_link  # noqa: E402
 from metroqnet.link.fock_engine import joint_tables  # noqa: E402
-from metroqnet.physics.mapping import link_parameters  # noqa: E402
+from metroqnet.experiments.link_setup import link_parameters_from_loop as link_parameters  # noqa: E402
 
 WARMUP = 5
 REPEATS = 50

@@ -52,7 +52,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from metroqnet.config.presets import load_preset  # noqa: E402
-from metroqnet.physics.mapping import experiment_link_parameters  # noqa: E402
+from metroqnet.experiments.link_setup import experiment_link_parameters  # noqa: E402
 from metroqnet.sampling.link_sampler import LinkSampler  # noqa: E402
 from metroqnet.sampling.phase_processes import GaussianPhase  # noqa: E402
 

@@ -18,7 +18,7 @@ from metroqnet.cli.main import main
 from metroqnet.config.link_parameters import LinkParameters
 from metroqnet.config.presets import load_preset
 from metroqnet.link.evaluate import evaluate_link
-from metroqnet.physics.mapping import link_parameters
+from metroqnet.experiments.link_setup import link_parameters_from_loop as link_parameters
 
 FIGURE_KEYS = {
     "p00", "p01", "p10", "p11", "E", "d", "concurrence", "atomic_concurrence",
@@ -125,6 +125,14 @@ def test_link_preset_with_repetition_rate(capsys):
 def test_link_storage_default_is_5us(capsys):
     with_default = run_json(["link", "--preset", "hefei2024", "--nodes", "alice,bob"], capsys)
     assert with_default == run_json(HEFEI_LINK, capsys)
+
+
+def test_link_at_a_declared_storage_time_takes_that_runs_settings(capsys):
+    # 107 µs is the storage_107us run: its 1.03 kHz and its herald_transmission_scale (1.16).
+    from metroqnet.experiments.link_setup import experiment_link_parameters
+
+    document = run_json(["link", "--preset", "hefei2024", "--nodes", "alice,bob", "--storage-us", "107"], capsys)
+    assert document == evaluate_link(experiment_link_parameters(load_preset("hefei2024"), "storage_107us")).as_dict()
 
 
 def test_link_human_table(capsys):

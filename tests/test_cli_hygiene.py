@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from metroqnet.cli.main import main
+from metroqnet.config.calibration_file import Calibration, write_calibration
 from metroqnet.config.presets import load_preset
 from metroqnet.experiments.phase_stabilization import residual_phase, stabilization_setup
 
@@ -75,7 +76,8 @@ def test_refusals(argv, fragments, capsys):
 
 def test_the_last_value_set_is_the_one_blamed(tmp_path, capsys):
     calibration = tmp_path / "cal.json"
-    assert run(["calibrate", "--out", str(calibration)], capsys)[0] == 0
+    write_calibration(calibration, Calibration(network="hefei2024", procedure="a test", values={
+        "nodes.*.writeout_mode_overlap": (0.7, "a calibrated value")}))
     argv = [*LINK, "--calibration", str(calibration), "--set", "nodes.*.writeout_mode_overlap=2"]
     assert_one_line_refusal(*run(argv, capsys), "--set nodes.*.writeout_mode_overlap", "[0, 1]")
 

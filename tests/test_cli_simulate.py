@@ -70,7 +70,10 @@ def test_seed_is_chosen_and_recorded_when_not_given(tmp_path, capsys):
         (["--trials", "10", "--basis-weights", "1,-1,1"], "--basis-weights"),
         # Beyond what a float or an int64 count holds: refused up front (were a traceback or a hang).
         (["--duration", "1e400"], "--duration"),
-        (["--duration", "76h", "--repetition-rate-hz", "1e308"], "--duration"),
+        (["--duration", "1e16h"], "--duration"),
+        # A rate at which the link's phase loop (17 µs of probes, feedback and gap) cannot fit in a trial.
+        (["--duration", "76h", "--repetition-rate-hz", "1e308"], "--repetition-rate-hz"),
+        (["--trials", "10", "--repetition-rate-hz", "1e5"], "--repetition-rate-hz"),
         (["--trials", str(10**20)], "--trials"),
         (["--trials", "10", "--background-trials", str(10**20)], "--background-trials"),
     ],
@@ -106,7 +109,7 @@ def test_background_run_gives_the_noise_fraction(tmp_path, capsys):
     # Exact: with the write off only noise heralds, P_bg = 2q(1-q); with it on, P_h from the engine.
     from metroqnet.config.presets import load_preset
     from metroqnet.link.evaluate import evaluate_link
-    from metroqnet.physics.mapping import experiment_link_parameters
+    from metroqnet.experiments.link_setup import experiment_link_parameters
 
     params = experiment_link_parameters(load_preset("hefei2024"), "storage_5us")
     q = params.herald_noise_probability

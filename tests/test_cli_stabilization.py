@@ -16,7 +16,9 @@ def test_summary_tables_and_figure(tmp_path, capsys):
     captured = capsys.readouterr()
     assert status == 0
     summary = json.loads(captured.out)
-    assert summary["residual_std_deg_measured"] == pytest.approx(17.0, abs=2.5)
+    # The numbers are the library's (tests/test_phase_loop.py); here: between the probes' shot-noise limit and
+    # the uniform phase of the unstabilized loop.
+    assert summary["shot_noise_limit_deg"] < summary["residual_std_deg_measured"] < summary["unstabilized_std_deg"]
     assert summary["unstabilized_std_deg"] > 90.0
     for name in ("fig2b_phase_histogram.csv", "fig2b_visibility_vs_phase.csv", "fig2_sigma_vs_photons.csv",
                  "fig2c_visibility_vs_frequency.csv", "fig2d_drift_tracking.csv", "summary.json"):

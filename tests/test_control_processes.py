@@ -23,23 +23,29 @@ from metroqnet.noise import (
     simulate_chunks,
 )
 from metroqnet.physics.fibre_phase import FibrePhase
-from metroqnet.physics.laser_phase import LaserPhase, coherence_time_s
+from metroqnet.physics.laser_phase import LaserPhase
 from metroqnet.physics.link_phase import link_phase
 from metroqnet.noise.recurrence import decaying_sum
 from metroqnet.config.presets import load_preset
-from metroqnet.physics.noise_mapping import cavity_drift, fibre, laser, link_phase_noise
+from metroqnet.physics.noise_mapping import cavity_drift, fibre, link_phase_noise, pump_laser, write_laser
 
 NS = 10**9
 SIGMAS = 5.0
 
-#: The noise of the Hefei preset: each node's lasers ("coherence time of the lasers (about 1 ms)",
-#: the paper) and fibre (10 km, per-km rates estimated in the preset, with their reasons).
+#: The noise of the Hefei preset: each node's write and pump lasers ("coherence time of the lasers (about
+#: 1 ms)", the paper; white floor and technical correlation estimated) and fibre (10 km, per-km rates
+#: estimated in the preset, with their reasons).
 NET = load_preset("hefei2024")
 ALICE = NET.node("alice")
 
 
 def hefei_laser() -> LaserPhase:
-    return laser(ALICE)
+    return write_laser(ALICE)
+
+
+def white_laser(linewidth_hz: float) -> LaserPhase:
+    """A laser with a white frequency floor only: a Lorentzian line of FWHM ``linewidth_hz``."""
+    return LaserPhase(white_linewidth_hz=linewidth_hz, technical_std_hz=0.0, technical_correlation_s=1e-3)
 
 
 def hefei_fibre(length_km: float | None = None) -> FibrePhase:
@@ -128,26 +134,41 @@ def assert_iou_matches_reference(iou: IntegratedOUPhase, times: np.ndarray, step
     assert np.allclose(values, expected, rtol=1e-10, atol=1e-12)
 
 
-# --- laser: Wiener phase ----------------------------------------------------------------
+# --- lasers: white floor plus technical noise ---------------------------------------------
 
 
 @pytest.mark.parametrize("lag_ns", [1_000, 10_000, 362_000, 1_000_000])
-def test_laser_phase_increments_have_variance_two_pi_linewidth_lag(lag_ns):
+def test_white_laser_phase_increments_have_variance_two_pi_linewidth_lag(lag_ns):
     # Closed form: Var[φ(t+τ) − φ(t)] = 2πΔν τ (Lorentzian linewidth Δν).
-    laser = LaserPhase(linewidth_hz=318.0)
+    laser = white_laser(318.0)
     times = np.arange(100_001, dtype=np.int64) * lag_ns
     phase, _ = laser.simulate(times, rng=np.random.default_rng(lag_ns))
     assert_variance(np.diff(phase), 2 * math.pi * 318.0 * lag_ns / NS)
 
 
-def test_laser_phase_on_an_irregular_grid_has_independent_increments_of_the_right_size():
+@pytest.mark.parametrize("lag_s", [10e-6, 362e-6, 1e-3, 20e-3])
+def test_laser_structure_function_matches_simulation(lag_s):
+    # Closed form: D(τ) = 2πΔν_w τ + 2(2πσ_ν)²τ_t²(τ/τ_t − 1 + e^{−τ/τ_t}) (white floor plus OU frequency),
+    # on independent pairs (the technical rate starts from its stationary law in each pair).
     laser = hefei_laser()
+    lag_ns = round(lag_s * NS)
+    white, technical = laser.gaussian_parts()
+    expected = 2 * math.pi * laser.white_linewidth_hz * lag_s + 2 * (2 * math.pi * laser.technical_std_hz) ** 2 * (
+        laser.technical_correlation_s**2) * (lag_s / laser.technical_correlation_s - 1 + math.exp(
+            -lag_s / laser.technical_correlation_s))
+    assert float(laser.structure_function_rad2(lag_s)) == pytest.approx(expected, rel=1e-12)
+    values, _ = laser.simulate(pair_times(lag_ns, NS // 10, 40_000), rng=np.random.default_rng(round(lag_s * 1e7)))
+    assert_variance(values[1::2] - values[0::2], expected)
+
+
+def test_laser_phase_on_an_irregular_grid_has_independent_increments_of_the_right_size():
+    laser = white_laser(318.0)
     rng = np.random.default_rng(5)
     times = np.cumsum(rng.integers(0, 2_000_000, 200_000)).astype(np.int64)
     phase, _ = laser.simulate(times, rng=rng)
     steps = np.diff(times)
     keep = steps > 0
-    z = np.diff(phase)[keep] / np.sqrt(laser.diffusion_rad2_per_s * steps[keep] / NS)
+    z = np.diff(phase)[keep] / np.sqrt(2 * math.pi * 318.0 * steps[keep] / NS)
     assert abs(z.mean()) <= SIGMAS / math.sqrt(z.size)
     assert_variance(z, 1.0)
     # Successive increments are uncorrelated: mean of z_k z_{k+1} is 0 ± 5/√n.
@@ -155,12 +176,21 @@ def test_laser_phase_on_an_irregular_grid_has_independent_increments_of_the_righ
 
 
 def test_preset_noise_builders_read_the_tagged_values():
-    # Laser: the paper's "coherence time of the lasers (about 1 ms)" as τ_c = 1/(πΔν): Δν = 318.3 Hz,
-    # "subkilohertz linewidth". Fibre, 10 km (estimated): the preset's reasons state 20 rad/s rms
-    # thermal rate and 0.22 rad rms acoustic noise for 10 km, with 2 s and 300 µs correlation times.
-    assert NET.tag("alice", "laser_coherence_time_ms").source == "paper"
-    assert hefei_laser().linewidth_hz == pytest.approx(1.0 / (math.pi * 1e-3), rel=1e-12)
-    assert hefei_laser().linewidth_hz < 1000.0
+    # Lasers: the paper's "coherence time of the lasers (about 1 ms)" as each laser's field coherence falling
+    # to 1/e at 1 ms, D(1 ms) = 2 rad², for the write and the pump laser (both tagged paper); the white floor
+    # (10 Hz) and the technical correlation time (1 ms) are estimated; the technical rms follows from D(τ_c) = 2:
+    # 2(2πσ)²τ_t²(1 − 1 + e^{−1}) = 2 − 2π·10 Hz·1 ms. Fibre, 10 km (estimated): 20 rad/s rms thermal rate and
+    # 0.22 rad rms acoustic noise for 10 km, with 2 s and 300 µs correlation times.
+    for field in ("laser_coherence_time_ms", "pump_laser_coherence_time_ms"):
+        assert NET.tag("alice", field).source == "paper"
+    for field in ("laser_white_linewidth_hz", "laser_technical_correlation_ms", "pump_laser_white_linewidth_hz",
+                  "pump_laser_technical_correlation_ms"):
+        assert NET.tag("alice", field).source == "estimated"
+    for laser in (hefei_laser(), pump_laser(ALICE)):
+        assert (laser.white_linewidth_hz, laser.technical_correlation_s) == (10.0, 1e-3)
+        sigma_hz = math.sqrt((2 - 2 * math.pi * 10.0 * 1e-3) / (2 * 1e-6 * math.exp(-1.0))) / (2 * math.pi)
+        assert laser.technical_std_hz == pytest.approx(sigma_hz, rel=1e-12)
+        assert laser.coherence_time_s == pytest.approx(1e-3, rel=1e-9)
     ten_km = hefei_fibre()
     assert ALICE.fibre_length_km == 10.0
     assert ten_km.thermal_rate_rad_per_s == pytest.approx(20.0, rel=1e-12)
@@ -171,26 +201,46 @@ def test_preset_noise_builders_read_the_tagged_values():
     charlie = fibre(NET.node("charlie"))
     assert charlie.thermal_rate_rad_per_s == pytest.approx(0.9 * ten_km.thermal_rate_rad_per_s, rel=1e-12)
     link = hefei_link_phase(seed=0, duration_h=1.0)
-    assert [term.name for term in link.terms] == ["laser_x", "laser_y", "fibre_x", "fibre_y", "drift"]
+    # The paper's Eq. (1): Δφ = Δφw + Δφp + Δφf, write lasers, QFC pump lasers, fibres.
+    assert [term.name for term in link.terms] == [
+        "write_laser_x", "write_laser_y", "pump_laser_x", "pump_laser_y", "fibre_x", "fibre_y", "drift"
+    ]
     assert [term.name for term in link_phase_noise(NET, "alice", "charlie").terms] == [
-        "laser_x", "laser_y", "fibre_x", "fibre_y"
+        "write_laser_x", "write_laser_y", "pump_laser_x", "pump_laser_y", "fibre_x", "fibre_y"
     ]
     with pytest.raises(ConfigError, match="node_y: 'dave' is not a node"):
         link_phase_noise(NET, "alice", "dave")
 
 
 def test_coherence_time_is_where_the_field_coherence_falls_to_one_over_e():
-    # |<exp(iΔφ)>| = exp(-πΔν τ): at τ_c = 1/(πΔν) = 1 ms (Δν ≈ 318 Hz) it is 1/e
-    # (the paper: "the long coherence time of the lasers (about 1 ms)", the preset's value).
+    # |<exp(iΔφ(τ))>| = exp(−D(τ)/2) for a Gaussian phase: 1/e at τ_c = 1 ms, the preset's reading of the
+    # paper's "long coherence time of the lasers (about 1 ms)", checked on independent pairs 1 ms apart.
     laser = hefei_laser()
-    assert laser.coherence_time_s == pytest.approx(1e-3, rel=1e-12)
-    assert coherence_time_s(laser.linewidth_hz) == pytest.approx(1e-3, rel=1e-12)
-    tau_ns = round(laser.coherence_time_s * NS)
-    phase, _ = laser.simulate(np.arange(50_001, dtype=np.int64) * tau_ns, rng=np.random.default_rng(2))
-    cosines = np.cos(np.diff(phase))
+    assert float(laser.coherence(1e-3)) == pytest.approx(math.exp(-1), rel=1e-12)
+    values, _ = laser.simulate(pair_times(1_000_000, NS // 10, 50_000), rng=np.random.default_rng(2))
+    cosines = np.cos(values[1::2] - values[0::2])
     # Var[cos X] for X ~ N(0, 2): (1 + e^{-4})/2 - e^{-2}.
     std = math.sqrt((1 + math.exp(-4)) / 2 - math.exp(-2))
     assert abs(cosines.mean() - math.exp(-1)) <= SIGMAS * std / math.sqrt(cosines.size)
+
+
+def test_linewidth_is_the_fwhm_of_the_field_spectrum():
+    # Closed forms: a white floor alone gives a Lorentzian of FWHM Δν_w; slow technical noise alone (τ_t ≫ the
+    # coherence time) a Gaussian line of FWHM 2√(2 ln 2)σ_ν. The Hefei lasers: the paper's "subkilohertz linewidth".
+    assert white_laser(318.0).linewidth_hz() == pytest.approx(318.0, rel=1e-6)
+    slow = LaserPhase(white_linewidth_hz=0.0, technical_std_hz=200.0, technical_correlation_s=100.0)
+    assert slow.linewidth_hz() == pytest.approx(2 * math.sqrt(2 * math.log(2)) * 200.0, rel=1e-4)
+    for laser in (hefei_laser(), pump_laser(ALICE)):
+        assert 300.0 < laser.linewidth_hz() < 1000.0
+    assert LaserPhase(white_linewidth_hz=0.0, technical_std_hz=0.0, technical_correlation_s=1.0).linewidth_hz() == 0.0
+
+
+def test_frequency_psd_divided_by_f_squared_is_the_phase_psd():
+    # S_φ(f) = S_ν(f)/f²; S_ν = Δν_w/π + 4σ²τ_t/(1 + (2πfτ_t)²) (white floor flat at h₀ = Δν_w/π).
+    laser = hefei_laser()
+    f = np.logspace(-1, 5, 25)
+    np.testing.assert_allclose(laser.psd_rad2_per_hz(f), laser.frequency_psd_hz2_per_hz(f) / f**2, rtol=1e-12)
+    assert laser.frequency_psd_hz2_per_hz(1e9) == pytest.approx(10.0 / math.pi, rel=1e-6)
 
 
 # --- Ornstein–Uhlenbeck -----------------------------------------------------------------
@@ -266,6 +316,7 @@ def test_integrated_ou_one_step_has_the_exact_joint_law(delta):
     ("process", "scale_s"),
     [
         (hefei_laser(), 1e-3),
+        (white_laser(318.0), 1e-3),
         (OrnsteinUhlenbeckPhase(std_rad=0.2, correlation_s=3e-4), 3e-4),
         (IntegratedOUPhase(rate_std_rad_per_s=20.0, correlation_s=2.0), 2.0),
     ],
@@ -304,17 +355,20 @@ def test_link_phase_is_the_signed_sum_of_its_terms():
     times = np.arange(0, 20_000, dtype=np.int64) * 90_500
     total, state = link.simulate(times, rng=np.random.default_rng(3))
     terms, state_terms = link.simulate_terms(times, rng=np.random.default_rng(3))
-    expected = terms["laser_x"] - terms["laser_y"] + terms["fibre_x"] - terms["fibre_y"] + terms["drift"]
+    # The converted photon carries φ_write − φ_pump (difference-frequency generation), hence the pumps' signs.
+    expected = (terms["write_laser_x"] - terms["write_laser_y"] - terms["pump_laser_x"] + terms["pump_laser_y"]
+                + terms["fibre_x"] - terms["fibre_y"] + terms["drift"])
     assert np.allclose(total, expected, rtol=0, atol=1e-9)
     assert state == state_terms
-    assert [p.time_ns for p in state.parts] == [int(times[-1])] * 5
+    assert [p.time_ns for p in state.parts] == [int(times[-1])] * 7
 
 
 def test_pooled_link_has_the_same_structure_function():
-    link = link_phase(laser_x=hefei_laser(), laser_y=LaserPhase(linewidth_hz=100.0), fibre_x=hefei_fibre(),
-                      fibre_y=hefei_fibre(7.0))
+    # Lasers with one technical correlation time pool into one white floor and one technical term.
+    link = link_phase(write_laser_x=hefei_laser(), write_laser_y=white_laser(100.0), pump_laser_x=pump_laser(ALICE),
+                      pump_laser_y=hefei_laser(), fibre_x=hefei_fibre(), fibre_y=hefei_fibre(7.0))
     merged = pooled(link)
-    assert merged.normals_per_sample == 4 < link.normals_per_sample == 8
+    assert merged.normals_per_sample == 6 < link.normals_per_sample == 18
     lags = np.array([1e-6, 1e-4, 1e-2, 1.0, 30.0])
     assert np.allclose(merged.structure_function_rad2(lags), link.structure_function_rad2(lags), rtol=1e-12)
     lag_ns = 362_000
@@ -377,8 +431,18 @@ def test_equal_times_repeat_the_value_and_empty_calls_keep_the_state():
 @pytest.mark.parametrize(
     ("build", "field"),
     [
-        (lambda: LaserPhase(linewidth_hz=-1.0), "linewidth_hz"),
-        (lambda: LaserPhase(linewidth_hz=float("nan")), "linewidth_hz"),
+        (lambda: LaserPhase(white_linewidth_hz=-1.0, technical_std_hz=1.0, technical_correlation_s=1e-3),
+         "white_linewidth_hz"),
+        (lambda: LaserPhase(white_linewidth_hz=float("nan"), technical_std_hz=1.0, technical_correlation_s=1e-3),
+         "white_linewidth_hz"),
+        (lambda: LaserPhase(white_linewidth_hz=1.0, technical_std_hz=-1.0, technical_correlation_s=1e-3),
+         "technical_std_hz"),
+        (lambda: LaserPhase(white_linewidth_hz=1.0, technical_std_hz=1.0, technical_correlation_s=0.0),
+         "technical_correlation_s"),
+        (lambda: LaserPhase.from_coherence_time(coherence_time_s=1e-3, white_linewidth_hz=400.0,
+                                                technical_correlation_s=1e-3), "white_linewidth_hz"),
+        (lambda: ALICE.replace(laser_white_linewidth_hz=400.0), "laser_white_linewidth_hz"),
+        (lambda: ALICE.replace(pump_laser_white_linewidth_hz=400.0), "pump_laser_white_linewidth_hz"),
         (lambda: OrnsteinUhlenbeckPhase(std_rad=-0.1, correlation_s=1e-3), "std_rad"),
         (lambda: OrnsteinUhlenbeckPhase(std_rad=0.1, correlation_s=0.0), "correlation_s"),
         (lambda: IntegratedOUPhase(rate_std_rad_per_s=-1.0, correlation_s=1.0), "rate_std_rad_per_s"),
@@ -398,7 +462,7 @@ def test_equal_times_repeat_the_value_and_empty_calls_keep_the_state():
         (lambda: FibrePhase.for_length(3.0, thermal_rate_rad_per_s_per_km=-2.0, thermal_correlation_s=2.0,
                                        acoustic_variance_rad2_per_km=0.005, acoustic_correlation_us=300.0),
          "thermal_rate_rad_per_s_per_km"),
-        (lambda: laser(ALICE.replace(laser_coherence_time_ms=0.0)), "laser_coherence_time_ms"),
+        (lambda: write_laser(ALICE.replace(laser_coherence_time_ms=0.0)), "laser_coherence_time_ms"),
         (lambda: PhaseTerm(name="x", process=hefei_laser(), sign=2), "sign"),
         (lambda: PhaseSum(terms=()), "terms"),
     ],
@@ -411,12 +475,12 @@ def test_bad_parameters_are_refused_naming_the_field(build, field):
 def test_parameters_are_frozen_and_keyword_only():
     laser = hefei_laser()
     with pytest.raises(AttributeError):
-        laser.linewidth_hz = 1.0  # type: ignore[misc]
+        laser.white_linewidth_hz = 1.0  # type: ignore[misc]
     # Keyword-only: a positional value is refused (a ConfigError from the validation layer).
     with pytest.raises(ConfigError):
         LaserPhase(318.0)  # type: ignore[misc]
     with pytest.raises(ConfigError, match="positional"):
-        LaserPhase(318.0, linewidth_hz=318.0)  # type: ignore[misc]
+        LaserPhase(318.0, white_linewidth_hz=318.0, technical_std_hz=0.0, technical_correlation_s=1.0)  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(

@@ -168,10 +168,9 @@ def check_refusal(family: str, argv: list[str], folder: Path, fields, *, also=()
 
 #: Range classes of the hardware values and link parameters (src/metroqnet/config/hardware.py,
 #: link_parameters.py, docs/link_model.md).
-PROB, EXCITATION, NONNEG, POS, NUMBER, CELSIUS, VISIBILITY, GAIN, ROUNDS, DECAY = (
-    "[0, 1]", "[0, 1)", ">= 0", "> 0", "finite", "> -273.15", "(0, 1]", "(0, 2]", "1 or 2", "gaussian|exponential"
+PROB, EXCITATION, NONNEG, POS, NUMBER, CELSIUS, VISIBILITY, GAIN, ROUNDS, EXPONENT = (
+    "[0, 1]", "[0, 1)", ">= 0", "> 0", "finite", "> -273.15", "(0, 1]", "(0, 2]", "1 or 2", "[1, 2]"
 )
-DECAYS = ("gaussian", "exponential")
 
 
 def _negative(x: float) -> bool:
@@ -217,7 +216,7 @@ BAD_VALUE = {
     GAIN: st.one_of(NEGATIVE, ZERO, above(2), NON_FINITE),
     ROUNDS: st.one_of(st.integers(min_value=-(2**63), max_value=INT64_MAX).filter(_not_a_round_count),
                       NON_INTEGRAL, NON_FINITE),
-    DECAY: st.text(max_size=16).filter(lambda s: s not in DECAYS),
+    EXPONENT: st.one_of(NEGATIVE, st.floats(min_value=0.0, max_value=1.0, exclude_max=True), above(2), NON_FINITE),
 }
 
 TEXT = st.text(max_size=12)
@@ -232,9 +231,7 @@ SMALL_TABLE = st.dictionaries(
 
 
 def wrong_type(kind: str):
-    """A value of the wrong type: text, a bool, an array or a table for a number; a number for a name."""
-    if kind == DECAY:
-        return st.one_of(st.integers(-(2**63), INT64_MAX), st.floats(), st.booleans(), SMALL_ARRAY, SMALL_TABLE)
+    """A value of the wrong type: text, a bool, an array or a table for a number."""
     return st.one_of(TEXT, st.booleans(), SMALL_ARRAY, SMALL_TABLE)
 
 
@@ -256,14 +253,13 @@ SWEEP_OUT_OF_RANGE = {
     VISIBILITY: [0, -0.0, _UP, NAN, INF],
     GAIN: [0, -0.0, math.nextafter(2.0, 3.0), NAN, INF],
     ROUNDS: [0, 3, -1, 1.5, NAN, INF],
-    DECAY: ["Gaussian", "", "linear", " gaussian"],
+    EXPONENT: [math.nextafter(1.0, 0.0), 0, -1, math.nextafter(2.0, 3.0), 3, NAN, INF, -INF],
 }
 SWEEP_WRONG_TYPE = [True, False, "1", "0.5", [1], [], {}]
-SWEEP_WRONG_TYPE_FOR_NAMES = [1, 0.5, True, ["gaussian"], {}]
 
 
 def sweep_values(kind: str) -> list:
-    return [*SWEEP_OUT_OF_RANGE[kind], *(SWEEP_WRONG_TYPE_FOR_NAMES if kind == DECAY else SWEEP_WRONG_TYPE)]
+    return [*SWEEP_OUT_OF_RANGE[kind], *SWEEP_WRONG_TYPE]
 
 
 def run_sweep(cases, check) -> None:
@@ -389,15 +385,17 @@ NODE_KINDS = {
     "fibre_delay_us_per_km": POS, "fibre_thermal_rate_rad_per_s_per_km": NONNEG,
     "fibre_thermal_correlation_s": POS, "fibre_acoustic_variance_rad2_per_km": NONNEG,
     "fibre_acoustic_correlation_us": POS, "writeout_mode_overlap": PROB,
-    "retrieval_efficiency_zero_storage": PROB, "memory_lifetime_us": POS, "memory_decay": DECAY,
+    "retrieval_efficiency_zero_storage": PROB, "memory_lifetime_us": POS, "memory_decay_exponent": EXPONENT,
+    "spin_wave_detuning_rms_hz": NONNEG,
     "read_path_transmission": PROB, "local_detector_efficiency": PROB, "local_dark_count_rate_hz": NONNEG,
     "read_window_ns": POS, "probe_mean_photon_number": NONNEG, "probe_mode_overlap": PROB,
-    "laser_coherence_time_ms": POS,
+    "laser_coherence_time_ms": POS, "laser_white_linewidth_hz": NONNEG, "laser_technical_correlation_ms": POS,
+    "pump_laser_coherence_time_ms": POS, "pump_laser_white_linewidth_hz": NONNEG,
+    "pump_laser_technical_correlation_ms": POS,
 }
 SERVER_KINDS = {
     "switch_loss_db": NONNEG, "interferometer_transmission": PROB, "snspd_efficiency": PROB,
-    "snspd_dark_count_rate_hz": NONNEG, "herald_window_ns": POS, "phase_residual_std_deg": NONNEG,
-    "frequency_offset_rms_khz": NONNEG, "timeslot_s": POS, "probe_photons_per_node": NONNEG,
+    "snspd_dark_count_rate_hz": NONNEG, "herald_window_ns": POS, "timeslot_s": POS, "probe_photons_per_node": NONNEG,
     "probe_duration_us": POS, "feedback_latency_us": NONNEG, "probe_rounds": ROUNDS, "probe_gap_us": NONNEG,
     "probe_visibility": VISIBILITY, "calibration_window_s": POS, "calibration_gain": GAIN,
 }
@@ -407,17 +405,19 @@ DRIFT_KINDS = {
     "temperature_start_hour_of_day": NUMBER, "temperature_wander_std_k": NONNEG,
     "temperature_wander_correlation_h": POS, "temperature_step_s": POS,
 }
-EXPERIMENT_KINDS = {"storage_us": NONNEG, "repetition_rate_hz": POS, "duration_h": POS}
-TOP_KEYS = frozenset({"name", "description", "node_defaults", "nodes", "server", "drift", "experiments", "published"})
+EXPERIMENT_KINDS = {"storage_us": NONNEG, "repetition_rate_hz": POS, "duration_h": POS, "herald_transmission_scale": POS}
+TOP_KEYS = frozenset({"name", "description", "node_defaults", "nodes", "server", "drift", "experiments", "published",
+                      "calibration"})
 TAG_KEYS = frozenset({"value", "source", "reason", "quote", "where", "reserved"})
 SOURCES = ("paper", "estimated", "calibrated", "user")
 EXPERIMENT_KEYS = frozenset({*EXPERIMENT_KINDS, "nodes", "kind"})
 PUBLISHED_KEYS = frozenset({"citation", "experiments", "links"})
 PUBLISHED_EXPERIMENT_KEYS = frozenset({"heralding_probability", "herald_noise_fraction", "entangling_rate_hz",
-                                       "pme_fidelity_plus", "pme_fidelity_minus", "pme_rate_hz"})
+                                       "pme_fidelity_plus", "pme_fidelity_minus", "pme_rate_hz",
+                                       "residual_phase_std_deg"})
 PUBLISHED_LINK_KEYS = frozenset({"nodes", "concurrence_plus", "concurrence_minus", "atomic_concurrence_plus",
                                  "atomic_concurrence_minus"})
-PUBLISHED_VALUE_KEYS = frozenset({"value", "error", "where", "quote"})
+PUBLISHED_VALUE_KEYS = frozenset({"value", "error", "where", "quote", "error_reason"})
 NODE_NAMES = tuple(PRESET["nodes"])
 EXPERIMENT_NAMES = tuple(PRESET["experiments"])
 LINK_EXPERIMENTS = tuple(name for name, e in PRESET["experiments"].items() if e.get("kind", "link") == "link")
@@ -1355,7 +1355,8 @@ BASES_ARGV: dict[str, list[tuple[str, ...]]] = {
     "stabilization": [("stabilization",), ("--trials", "1000"), ("--hours", "0.01"), ("--seed", "1"),
                       ("--out", "@/out")],
     "reproduce": [("reproduce",), ("--preset", "hefei2024")],
-    "calibrate": [("calibrate",), ("--preset", "hefei2024"), ("--out", "@/calibration.json")],
+    "calibrate": [("calibrate",), ("--preset", "hefei2024"), ("--out", "@/calibration.json"), ("--walkers", "22"),
+                  ("--steps", "4"), ("--refit-steps", "2")],
     "preset show": [("preset",), ("show",), ("hefei2024",)],
 }
 #: How many leading groups are the command and its positional arguments.

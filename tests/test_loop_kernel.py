@@ -1,8 +1,9 @@
 """The compiled phase loop: its random numbers, its exact noise step, chunking, and equality in law with the numpy loop.
 
 References: numpy's SFC64 words (the same generator), the standard normal and Poisson laws
-(scipy), the processes' closed-form structure functions, and the per-window numpy loop
-this one replaced (tests/oracles/numpy_phase_loop.py), compared two-sided at 5σ.
+(scipy) and the Poisson remainder's closed forms, the processes' closed-form structure
+functions, and the per-trial numpy loop written independently (tests/oracles/numpy_phase_loop.py),
+compared two-sided at 5σ.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 from scipy import stats
 
 from metroqnet.config.errors import ConfigError
-from metroqnet.config.presets import load_preset
+from metroqnet.config.presets import Override, load_preset
 from metroqnet.control import loop_kernel
 from metroqnet.control.phase_loop import PhaseLoop
 from metroqnet.experiments.phase_stabilization import constant_offset, stabilization_setup
@@ -60,10 +61,11 @@ def test_ziggurat_layers_have_equal_area_and_close_at_the_mode():
     assert math.isclose(x[0] * f(cr.ZIGGURAT_R), v, rel_tol=1e-12)  # base strip incl. tail
 
 
-@pytest.mark.parametrize("mean", [0.0, 0.04, 0.25, 0.9, 3.3, 27.37, 54.6])
+@pytest.mark.parametrize("mean", [0.0, 0.04, 0.2499, 0.25, 0.9, 3.3, 13.2499, 27.37, 54.6])
 def test_poisson_counts_follow_the_poisson_law(mean):
+    # Means with a remainder r near the table step (0.2499, 13.2499) exercise the remainder's rare exact path.
     tables = cr.poisson_tables(60.0)
-    counts = cr.poisson_counts(cr.sfc64_state(11), np.full(400_000, mean), *tables.arrays())
+    counts = cr.poisson_counts(cr.sfc64_state(11), cr.sfc64_state(12), np.full(400_000, mean), *tables.arrays())
     if mean == 0.0:
         assert not counts.any()
         return
@@ -80,9 +82,67 @@ def test_poisson_counts_follow_the_poisson_law(mean):
     assert abs(rest_o - rest_e) < SIGMAS * math.sqrt(rest_e) + 1
 
 
+def test_poisson_bins_give_the_inverse_cdf():
+    """A bin's first count is the inverse CDF at its left edge; a narrow bin holds at most one step of the CDF."""
+    tables = cr.poisson_tables(30.0)
+    for j in (0, 3, 57, 119):
+        cdf = tables.cdf[tables.start[j]:tables.start[j] + tables.size[j]]
+        entries = slice(j * cr.GUIDE_SIZE, (j + 1) * cr.GUIDE_SIZE)
+        first = tables.bin_count[entries].astype(np.int64)
+        wide = first >= cr.BIN_WIDE_SMALL
+        first = np.where(wide, first - cr.BIN_WIDE_SMALL, first)
+        edges = np.arange(cr.GUIDE_SIZE + 1) / cr.GUIDE_SIZE
+        counts = np.minimum(np.searchsorted(cdf, edges, side="right"), cdf.size - 1)
+        assert np.array_equal(first, counts[:-1])
+        assert np.array_equal(wide, counts[1:] - counts[:-1] > 1)
+        assert np.array_equal(tables.bin_cdf[entries], cdf[first])
+        assert wide.mean() < 0.05  # the tails only
+
+
+def test_remainder_thresholds_are_sufficient_conditions():
+    """Each threshold decides only what its inequality guarantees, for v anywhere in [low, low + 1)/2048.
+
+    Closed forms: P(Poisson(r) = 0) = e^{−r}, P(Poisson(r) <= 1) = e^{−r}(1 + r); r = f·h, f in table steps.
+    """
+    for largest in (60.0, 900.0):
+        tables = cr.poisson_tables(largest)
+        h = tables.step
+        zero, one, at_most = (row.astype(float) for row in tables.thresholds)
+        low = np.arange(2048.0)
+        v_low, v_high = low / 2048.0, (low + 1.0) / 2048.0
+        for f in np.linspace(0.0, 1.0, 1001):
+            r = f * h
+            decided_zero = f <= zero
+            assert np.all(v_high[decided_zero] <= math.exp(-r))
+            decided_one = (f >= one) & (f <= at_most)
+            assert np.all(v_low[decided_one] >= math.exp(-r))
+            assert np.all(v_high[decided_one] <= math.exp(-r) * (1.0 + r))
+        # and they leave undecided only a small fraction of (v, f): ~r² + 1/1024
+        f = np.linspace(0.0, 1.0, 201)[:, None]
+        undecided = ~((f <= zero) | ((f >= one) & (f <= at_most)))
+        assert undecided.mean() < h * h + 2.0 / 2048.0
+
+
 def test_poisson_tables_refuse_a_bad_range():
     with pytest.raises(ConfigError, match="largest_mean"):
         cr.poisson_tables(float("nan"))
+
+
+def test_correction_table_is_the_arcsine_of_the_reading():
+    """turn(d1, d2) = (cos g·e, sin g·e) with e = arcsin(clip((d1 − d2)/(V(d1 + d2)))) (phase_loop's docstring)."""
+    visibility = 0.9
+    gains = np.array([1.0, 0.5])
+    table = loop_kernel.turn_table(visibility, gains).reshape(2, loop_kernel.TURN_SIDE, loop_kernel.TURN_SIDE, 2)
+    for d1, d2 in [(0, 0), (30, 20), (3, 40), (60, 0), (0, 1), (127, 126)]:
+        reading = 0.0 if d1 + d2 == 0 else min(1.0, max(-1.0, (d1 - d2) / (visibility * (d1 + d2))))
+        error = math.asin(reading)
+        for r, gain in enumerate(gains):
+            np.testing.assert_allclose(table[r, d1, d2], [math.cos(gain * error), math.sin(gain * error)], atol=1e-15)
+            assert loop_kernel.turn(d1, d2, visibility, gain) == tuple(table[r, d1, d2])
+    # counts beyond the table are computed the same way
+    assert loop_kernel.turn(200, 100, visibility, 0.5) == pytest.approx(
+        (math.cos(0.5 * math.asin(100 / 270)), math.sin(0.5 * math.asin(100 / 270))), abs=1e-15
+    )
 
 
 def _process(extra_ou: int = 0) -> PhaseSum:
@@ -132,21 +192,33 @@ def test_periodic_model_refuses_processes_it_cannot_step():
 
 
 def test_the_register_phase_pass_is_the_general_one():
-    """Up to four state values the kernel keeps them in registers; the numbers are those of the general pass."""
+    """Up to four state values the kernel keeps them in registers; the numbers are those of the general pass,
+    for the noise models' own map (each coordinate but P on its own, the fast path) and for a dense one."""
     rng = np.random.default_rng(3)
-    for extra, rounds in [(0, 2), (0, 1)]:
+    for extra, rounds, dense in [(0, 2, False), (0, 1, False), (0, 2, True)]:
         offsets = np.array([2_000, 8_000, 17_000])[2 - rounds:]
         model = periodic_model(_process(extra), offsets, 362_319)
         assert model.state_size == 4
+        mean_map = model.mean_map.copy()
+        if dense:
+            mean_map[rounds:] += 0.01 * rng.standard_normal((4, 4))
         trials = 1_000
-        kick = rng.standard_normal((model.mean_map.shape[0], trials))
+        kick = rng.standard_normal((mean_map.shape[0], trials))
         start = model.initial_state(rng)
         outputs = []
         for phase_pass in (loop_kernel._phase_pass, loop_kernel._phase_pass4):
             state, phase = start.copy(), np.empty((rounds + 1, trials))
-            phase_pass(trials, state, model.mean_map, model.observe, rounds, kick, phase)
+            phase_pass(trials, state, mean_map, model.observe, rounds, kick, phase)
             outputs.append((state, phase))
         assert np.array_equal(outputs[0][0], outputs[1][0]) and np.array_equal(outputs[0][1], outputs[1][1])
+
+
+def test_the_link_noise_keeps_four_state_values():
+    """The Hefei link (two write lasers, two pump lasers, two fibres, pooled) steps with four state values
+    (P, the lasers' technical rate, the fibres' thermal rate, the acoustic value): the kernel's register pass."""
+    model = periodic_model(SETUP.noise, SETUP.settings.sample_offsets_ns, SETUP.settings.period_ns)
+    assert model.state_size == 4
+    assert model.normals_per_trial == 2 + 4
 
 
 def _loop(seed, **options):
@@ -205,24 +277,43 @@ CASES = {
     "5-photon probes": dict(settings=SETUP.settings.replace(probe_photons_per_node=5.0)),
     "no stabilization": dict(stabilize=False),
     "0.4 kHz offset, no calibration": dict(offset_khz=0.4, calibration=SETUP.calibration.replace(enabled=False)),
+    "1 kHz offset, calibrated (slips until captured)": dict(offset_khz=1.0),
+    "coherent lasers (3 ms), one round": dict(coherence_ms=3.0, settings=SETUP.settings.replace(rounds=1)),
     "six state values (general phase pass)": dict(noise=_process(extra_ou=2)),
 }
 
 
-@pytest.mark.parametrize("case", list(CASES))
-def test_compiled_loop_equals_the_numpy_loop_in_law(case):
+def _case(case: str) -> dict:
     options = dict(CASES[case])
     if "drift_hours" in options:
         options["drift"] = SETUP.drift(hours=options.pop("drift_hours"), seed=5)
     if "offset_khz" in options:
         options["drift"] = constant_offset(options.pop("offset_khz"), 0.1)
+    if "coherence_ms" in options:
+        coherence = options.pop("coherence_ms")
+        changes = [Override(key=f"nodes.*.{laser}_coherence_time_ms", value=coherence)
+                   for laser in ("laser", "pump_laser")]
+        options["noise"] = stabilization_setup(load_preset("hefei2024", overrides=changes)).noise
     options.setdefault("calibration", SETUP.calibration)
     options.setdefault("settings", SETUP.settings)
     options.setdefault("noise", SETUP.noise)
+    return options
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_compiled_loop_equals_the_numpy_loop_in_law(case):
+    """The residual's cos, sin and square, and the windows' frequency estimates, agree within 5 combined standard
+    errors (batch means) with the independently written per-trial numpy loop (tests/oracles)."""
+    options = _case(case)
     trials = 150_000
-    ours = PhaseLoop(seed=1, **options).advance(trials).residual_rad
-    theirs = NumpyPhaseLoop(seed=2, **options).advance(trials).residual_rad
+    ours_loop, theirs_loop = PhaseLoop(seed=1, **options), NumpyPhaseLoop(seed=2, **options)
+    ours = ours_loop.advance(trials).residual_rad
+    theirs = theirs_loop.advance(trials).residual_rad
     for name, f in [("cos", np.cos), ("sin", np.sin), ("square", np.square)]:
         mean_a, se_a = _batch_means(f(ours))
         mean_b, se_b = _batch_means(f(theirs))
         assert abs(mean_a - mean_b) < SIGMAS * math.hypot(se_a, se_b), (case, name, mean_a, mean_b)
+    # the calibration's estimates, window by window (the first windows hold the acquisition: skipped)
+    est_a, est_b = ours_loop.log.arrays()["estimate_hz"][3:], theirs_loop.log.arrays()["estimate_hz"][3:]
+    se = math.hypot(est_a.std(ddof=1) / math.sqrt(est_a.size), est_b.std(ddof=1) / math.sqrt(est_b.size))
+    assert abs(est_a.mean() - est_b.mean()) < SIGMAS * se + 1e-9, (case, est_a.mean(), est_b.mean())

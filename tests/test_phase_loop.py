@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from metroqnet.config.errors import ConfigError
-from metroqnet.config.presets import load_preset
+from metroqnet.config.presets import Override, load_preset
 from metroqnet.config.seeds import seed_record
 from metroqnet.control.phase_loop import (
     FrequencyCalibration,
@@ -17,6 +17,7 @@ from metroqnet.control.phase_loop import (
     frequency_calibration,
     loop_settings,
 )
+from metroqnet.control.lock_residual import estimate_error_variance_rad2, small_error_residual_std_rad
 from metroqnet.experiments.phase_stabilization import (
     HISTOGRAM_EDGES_DEG,
     constant_offset,
@@ -27,8 +28,10 @@ from metroqnet.experiments.phase_stabilization import (
     visibility_versus_phase,
 )
 from metroqnet.physics.frequency_drift import FrequencyDrift
+from metroqnet.physics.noise_mapping import write_laser
 from metroqnet.physics.temperature import TemperatureRecord
 
+SIGMAS = 5.0
 NET = load_preset("hefei2024")
 #: The preset's Fig. 2 run: the server's loop and calibration, Alice–Bob's lasers and fibres.
 SETUP = stabilization_setup(NET)
@@ -66,18 +69,65 @@ def test_loop_settings_are_the_papers_fig2a_timeline():
     )
 
 
-@pytest.mark.calibration
-def test_hefei_residual_is_gaussian_near_17_degrees(hefei_residual):
-    # Paper (Fig. 2b): the additional probe 5 µs after the feedback finds a Gaussian with σ = 17°.
-    # Measured here: 17.3° as that probe reads it (15.0° at the write itself, the probe adds its shot noise).
-    assert hefei_residual.measured_std_deg == pytest.approx(17.0, abs=2.0)
-    assert hefei_residual.std_deg < hefei_residual.measured_std_deg
-    # Gaussian: excess kurtosis 0 (its standard error at n = 2e5 is sqrt(24/n) = 0.011).
-    assert abs(hefei_residual.excess_kurtosis) < 0.3
+def test_hefei_residual_where_the_literal_coherence_time_puts_it(hefei_residual):
+    # Not tuned to the paper's 17° (Fig. 2b, a Gaussian): the preset reads "coherence time of the lasers (about
+    # 1 ms)" as each of the four lasers' own 1/e time, and then the lasers move the relative phase by ~1.15 rad rms
+    # between trials (closed-form structure function below): beyond π/2 in ~13 % of trials, where the first-order
+    # lock cannot catch the whole step in one trial. So the residual has heavy tails (a slipping lock), and the
+    # additional probe reads it as ~22° (README, docs/control_noise.md). What is checked: the structure, not the
+    # number.
+    noise = SETUP.noise
+    move = math.sqrt(float(noise.structure_function_rad2(SETUP.settings.period_ns * 1e-9)))
+    assert 1.0 < move < 1.3
+    assert hefei_residual.excess_kurtosis > 3.0  # slips: far from a Gaussian (standard error sqrt(24/n) = 0.011)
+    histogram = hefei_residual.at_write.histogram
+    far = histogram[(HISTOGRAM_EDGES_DEG[:-1] >= 60.0) | (HISTOGRAM_EDGES_DEG[1:] <= -60.0)].sum() / histogram.sum()
+    assert 0.01 < far < 0.2
+    # the additional probe reads at most ±90°: its σ is below the write's when the tails are wide
+    assert hefei_residual.measured_std_deg < hefei_residual.std_deg
     assert abs(np.degrees(hefei_residual.at_write.mean)) < 5 * hefei_residual.std_deg / math.sqrt(2e5)
     assert hefei_residual.trials == hefei_residual.at_write.count == hefei_residual.measured.count == 200_000
     assert hefei_residual.at_write.histogram.sum() == 200_000
     assert hefei_residual.seed == seed_record(1)
+
+
+def coherent(coherence_ms: float = 30.0, acoustic_rad2_per_km: float = 0.0005, **settings):
+    """The preset's loop with lasers of ``coherence_ms`` and quieter fibres: a lock that does not slip."""
+    changes = [Override(key=f"nodes.*.{laser}_coherence_time_ms", value=coherence_ms) for laser in ("laser", "pump_laser")]
+    changes.append(Override(key="nodes.*.fibre_acoustic_variance_rad2_per_km", value=acoustic_rad2_per_km))
+    setup = stabilization_setup(load_preset("hefei2024", overrides=changes))
+    return setup.with_settings(**settings) if settings else setup
+
+
+@pytest.mark.parametrize("rounds, model_error", [(2, 0.01), (1, 0.025)])
+def test_lock_without_slips_follows_its_closed_form(rounds, model_error):
+    # Closed form (metroqnet.control.lock_residual): with gains (1, 1/2) θ ends on the mean of the two rounds'
+    # estimates, σ² = D(t_w − t₁)/2 + D(t_w − t₂)/2 − D(t₂ − t₁)/4 + σ_e²/2 (one round: D(t_w − t₁) + σ_e²),
+    # σ_e² = E[arcsin(ŝ)²] from the Poisson counts. Its stated error: a round starting at x has error variance
+    # ≈ σ_e²/cos²x, x ~ 0.15 rad here (the residual plus the move between trials): ~1 % (two rounds), ~2 % (one).
+    setup = coherent(rounds=rounds)
+    result = residual_phase(setup, trials=200_000, seed=11)
+    expected = small_error_residual_std_rad(setup.settings, setup.noise)
+    # std of a Gaussian std estimate: σ/√(2n); batches are nearly independent here (the lock forgets in a trial)
+    statistical = SIGMAS * result.at_write.std_rad / math.sqrt(2 * 200_000)
+    assert abs(result.at_write.std_rad - expected) < statistical + model_error * expected
+    assert abs(result.excess_kurtosis) < 0.5  # Gaussian: no slips
+
+
+def test_one_round_locks_and_the_second_round_averages():
+    # The paper: "the probe-feedback process is executed twice for better phase-stabilization performance". One
+    # round already locks (no sign ambiguity: the reading is sin(φ − θ) around the lock point); the second halves
+    # the estimate's variance (closed form above: σ_e² → σ_e²/2), so two rounds are better although the write
+    # comes 6 µs later.
+    one = residual_phase(coherent(rounds=1), trials=100_000, seed=5)
+    two = residual_phase(coherent(rounds=2), trials=100_000, seed=5)
+    assert two.std_deg < one.std_deg
+    assert abs(one.excess_kurtosis) < 0.5
+    error_deg = math.degrees(math.sqrt(estimate_error_variance_rad2(SETUP.settings)))
+    assert one.std_deg > error_deg > two.std_deg * 0.5
+    # and at the preset's lasers too
+    one_hefei = residual_phase(SETUP.with_settings(rounds=1), trials=100_000, seed=5)
+    assert one_hefei.std_deg > residual_phase(SETUP, trials=100_000, seed=5).std_deg
 
 
 def test_unstabilized_phase_is_uniform():
@@ -87,25 +137,28 @@ def test_unstabilized_phase_is_uniform():
 
 
 def test_sigma_versus_photons_between_shot_noise_and_diffusion_floor():
+    # Without slips (coherent lasers): more probe photons, a smaller residual, approaching the floor the phase's
+    # own motion sets between the probes and the write, √(D(t_w − t₁)/2 + D(t_w − t₂)/2 − D(t₂ − t₁)/4).
     photons = [5, 10, 40, 160, 640]
-    scan = sigma_versus_photons(SETUP, photons, trials=40_000, seed=3)
-    assert np.all(np.diff(scan.std_deg) < 0)  # more probe photons, smaller residual
+    setup = coherent()
+    scan = sigma_versus_photons(setup, photons, trials=40_000, seed=3)
+    assert np.all(np.diff(scan.std_deg) < 0)
     # Two rounds use 2n photons: the residual cannot beat 1/(V sqrt(2n)).
     assert np.all(scan.std_deg > scan.shot_noise_limit_deg / math.sqrt(2))
-    # Floor: the phase diffuses between the probes (2 and 8 µs) and the write (17 µs); closed-form
-    # structure function of the noise model over 9 and 15 µs brackets the residual at 640 photons.
-    noise = SETUP.noise
-    low, high = np.degrees(np.sqrt(noise.structure_function_rad2(np.array([9e-6, 15e-6]))))
-    shot = scan.shot_noise_limit_deg[-1]
-    assert math.hypot(low, shot / math.sqrt(2)) < scan.std_deg[-1] < math.hypot(high, shot)
+    t1, t2, write = setup.settings.sample_offsets_ns * 1e-9
+    d = lambda lag: float(setup.noise.structure_function_rad2(lag))  # noqa: E731
+    floor = math.degrees(math.sqrt(0.5 * d(write - t1) + 0.5 * d(write - t2) - 0.25 * d(t2 - t1)))
+    assert floor < scan.std_deg[-1] < math.hypot(floor, scan.shot_noise_limit_deg[-1])
 
 
-def test_visibility_follows_the_set_phase(hefei_residual):
-    # For a Gaussian residual of std σ: E[cos(w + θ)] = exp(−σ²/2) cos θ, times the probe visibility V.
-    settings = SETUP.settings
+def test_visibility_follows_the_set_phase():
+    # For a Gaussian residual of std σ: E[cos(w + θ)] = exp(−σ²/2) cos θ, times the probe visibility V (a lock
+    # that does not slip, so the residual is Gaussian).
+    setup = coherent()
+    settings = setup.settings
     thetas = np.linspace(0.0, 2.0 * math.pi, 7)
-    visibility = visibility_versus_phase(SETUP, thetas, trials=200_000, seed=1)
-    sigma = hefei_residual.at_write.std_rad
+    visibility = visibility_versus_phase(setup, thetas, trials=200_000, seed=1)
+    sigma = residual_phase(setup, trials=200_000, seed=1).at_write.std_rad
     expected = settings.visibility * math.exp(-0.5 * sigma**2) * np.cos(thetas)
     # Each point is a mean of 2e5 readings of spread <= 1: standard error <= 1/sqrt(2e5).
     assert np.all(np.abs(visibility - expected) < 5 / math.sqrt(2e5) + 0.01)
@@ -120,17 +173,21 @@ def test_degraded_loop_has_larger_residual(change, hefei_residual):
     assert degraded.std_deg > hefei_residual.std_deg + 1.0
 
 
-def test_one_round_leaves_the_sign_ambiguity():
-    # With one round the coarse correction −arccos ĉ is right only for φ > 0: about half the trials
-    # are left with a residual near 2φ, far from zero.
-    one = residual_phase(SETUP.with_settings(rounds=1), trials=50_000, seed=5)
-    # 60° is an edge of the 5° histogram bins: count the bins beyond ±60°.
-    histogram = one.at_write.histogram
-    assert histogram.sum() == one.trials == 50_000
-    outside = (HISTOGRAM_EDGES_DEG[:-1] >= 60.0) | (HISTOGRAM_EDGES_DEG[1:] <= -60.0)
-    assert np.any(np.isclose(HISTOGRAM_EDGES_DEG, 60.0)) and np.any(np.isclose(HISTOGRAM_EDGES_DEG, -60.0))
-    far = histogram[outside].sum() / one.trials
-    assert 0.3 < far < 0.6
+def test_lock_follows_an_offset_inside_a_quarter_of_the_repetition_rate():
+    # Capture (phase_loop's docstring): a steady offset advances φ by 2πΔf/f_rep per trial; within f_rep/4
+    # (0.69 kHz at 2.76 kHz) the arcsine does not fold and the lock follows without slips; beyond it, it slips.
+    # Calibration off, coherent lasers, so that only the offset moves the phase between trials.
+    setup = coherent()
+    no_calibration = setup.calibration.replace(enabled=False)
+    quarter_khz = 0.25 * setup.settings.repetition_rate_hz / 1e3
+    far = {}
+    for offset_khz in (0.5 * quarter_khz, 1.3 * quarter_khz):
+        loop = PhaseLoop(setup.settings, noise=setup.noise, drift=constant_offset(offset_khz, 0.1),
+                         calibration=no_calibration, seed=8)
+        residual = loop.advance(50_000).residual_rad
+        far[offset_khz] = np.mean(np.abs(residual) > math.radians(60.0))
+    assert far[0.5 * quarter_khz] < 1e-3
+    assert far[1.3 * quarter_khz] > 0.1
 
 
 def fast_drift(total_khz: float, minutes: float) -> FrequencyDrift:
@@ -152,11 +209,20 @@ def test_calibration_holds_the_offset_against_a_fast_drift():
 
 
 def test_calibration_converges_to_a_constant_offset():
-    # A fixed 1 kHz offset (inside the ±f_rep/2 = ±1.38 kHz capture range of a once-per-trial
-    # phase sample): the compensation settles at 1 kHz; each 1 s window estimates it to a few Hz.
+    # A fixed 1 kHz offset: beyond the lock's f_rep/4 = 0.69 kHz (it slips until the calibration has brought the
+    # offset inside), within the ±f_rep/2 = ±1.38 kHz of a once-per-trial phase sample. The compensation
+    # settles at 1 kHz. Each 1 s window's estimate carries the lasers' technical frequency noise averaged over
+    # the window: for the four lasers' OU frequency, rms 2σ_ν·sqrt(2τ_t/T (1 − τ_t/T (1 − e^{−T/τ_t}))) (closed
+    # form of a time-averaged OU process), ~23 Hz here; every settled window lies within 5 of those, their mean
+    # within 5 standard errors.
     tracked = drift_tracking(SETUP, hours=60 / 3600, seed=7, drift=constant_offset(1.0, 0.1))
     settled = tracked.compensation_hz[5:]
-    assert np.all(np.abs(settled - 1000.0) < 50.0)
+    laser = write_laser(NET.node("alice"))
+    tau, window = laser.technical_correlation_s, SETUP.calibration.window_s
+    averaged = 2 * laser.technical_std_hz * math.sqrt(2 * tau / window * (1 - tau / window * (1 - math.exp(-window / tau))))
+    assert 15.0 < averaged < 30.0
+    assert np.all(np.abs(settled - 1000.0) < 5 * averaged)
+    assert abs(settled.mean() - 1000.0) < 5 * averaged / math.sqrt(settled.size)
 
 
 @pytest.mark.parametrize("hours", [3.0 / 3600, 0.0, -1.0, float("nan")])

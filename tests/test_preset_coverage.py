@@ -1,7 +1,8 @@
 """Every value of the Hefei preset is used by a model: perturbing it changes an output.
 
 Outputs (each a model's result, not a copy of the value): the exact figures of every
-node pair at every declared link experiment and the node-server round trips; the
+node pair at every declared link experiment's settings (with the phase loop's residual at
+the write) and the node-server round trips; the
 structure function of every pair's laser and fibre phase noise; and, for the values
 that touch only the loop, a short run of the phase stabilization and of the drift
 tracking. A value that no model reads yet must say so in its tag (``reserved``,
@@ -25,7 +26,8 @@ from metroqnet.experiments.phase_stabilization import (
     tracking_trials,
 )
 from metroqnet.link.evaluate import evaluate_link
-from metroqnet.physics.mapping import link_parameters, round_trip_us
+from metroqnet.experiments.link_setup import experiment_link_parameters
+from metroqnet.physics.mapping import round_trip_us
 from metroqnet.physics.noise_mapping import link_phase_noise
 
 PRESET = "hefei2024"
@@ -36,8 +38,7 @@ def link_outputs(network) -> list[object]:
     out: list[object] = []
     for experiment in network.experiments_of_kind("link"):
         for x, y in itertools.combinations(network.nodes, 2):
-            params = link_parameters(network, x, y, storage_us=experiment.storage_us,
-                                     repetition_rate_hz=experiment.repetition_rate_hz)
+            params = experiment_link_parameters(network, experiment.name, nodes=(x, y))
             out.append(evaluate_link(params).as_dict())
     out += [round_trip_us(node) for node in network.nodes.values()]
     for x, y in itertools.combinations(network.nodes, 2):
@@ -63,10 +64,6 @@ def perturbations(value: object) -> list[object]:
         return [value - 1, value + 1]
     if isinstance(value, float):
         return [value * 1.1, value * 0.9] if value else [0.1, 1.0]
-    if value == "gaussian":
-        return ["exponential"]
-    if value == "exponential":
-        return ["gaussian"]
     raise AssertionError(f"no perturbation for {value!r}")
 
 

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 
 from metroqnet.analysis.uncertainty import FIGURE_NAMES, analyze_counts
 from metroqnet.config.presets import load_preset
-from metroqnet.experiments.calibration import calibrated_network
+from metroqnet.experiments.calibration import map_fit
 from metroqnet.link.evaluate import evaluate_link
-from metroqnet.physics.mapping import experiment_link_parameters
+from metroqnet.experiments.link_setup import experiment_link_parameters
 from metroqnet.sampling.link_sampler import LinkSampler
 
 from .strategies import link_points
@@ -97,7 +97,7 @@ def test_reported_errors_match_the_spread_over_seeds():
 def test_hefei_run_of_the_papers_statistics_gives_a_comparable_error_bar():
     # The paper's F = 0.672(32) rests on its PME events: at its PME rate (0.013 Hz) with the three bases
     # measured equally, SE(F) ≈ sqrt(Σ_b (1 - E_b²) / M_b) / 4 reaches 0.032 after ~16 h of the link.
-    network, _ = calibrated_network(load_preset("hefei2024"))
+    network = map_fit(load_preset("hefei2024"), seed=2024).network
     params = experiment_link_parameters(network, "storage_5us")
     trials = int(16 * 3600 * params.repetition_rate_hz)
     analysis = analyze_counts(LinkSampler(params, link="alice-bob").sample(trials, seed=2024))

@@ -39,8 +39,8 @@ _EXPORTS: dict[str, str] = {
     "LinkParameters": "metroqnet.config.link_parameters",
     "strong_id": "metroqnet.config.identity",
     # the link, exactly
-    "link_parameters": "metroqnet.physics.mapping",
-    "experiment_link_parameters": "metroqnet.physics.mapping",
+    "link_parameters": "metroqnet.experiments.link_setup",
+    "experiment_link_parameters": "metroqnet.experiments.link_setup",
     "evaluate_link": "metroqnet.link.evaluate",
     "evaluate_links": "metroqnet.link.batch",
     "first_order": "metroqnet.link.closed_form",
@@ -63,10 +63,13 @@ _EXPORTS: dict[str, str] = {
     "stabilization_setup": "metroqnet.experiments.phase_stabilization",
     "run_fig2": "metroqnet.experiments.fig2_data",
     "reproduce_link_experiments": "metroqnet.experiments.hefei_link",
-    "calibrated_network": "metroqnet.experiments.calibration",
+    "calibrate": "metroqnet.experiments.calibration",
+    "calibration_file": "metroqnet.experiments.calibration",
+    "map_fit": "metroqnet.experiments.calibration",
 }
 #: Names whose defining function is spelled otherwise in its module.
 _ALIASES = {
+    "link_parameters": "link_parameters_from_loop",  # σ_res from the loop; physics.mapping's takes it explicitly
     "read_counts": "read_count_file",
     "write_counts": "write_count_file",
     "read_events": "read_event_file",

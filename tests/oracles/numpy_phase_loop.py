@@ -1,10 +1,10 @@
-"""The phase loop as it was before it was compiled: per-window numpy, the reference the compiled loop is tested against.
+"""The phase loop in plain numpy, trial by trial: the reference the compiled loop is tested against.
 
 Same model as :mod:`metroqnet.control.phase_loop` (its docstring), written independently:
 the noise comes from the processes' own ``simulate`` (stepped term by term, numpy's
-generator), the counts from ``numpy.random.Generator.poisson``, the estimate from
-``np.arctan2``. One difference, fixed in the compiled loop: here, without a drift, the
-compensation is logged but not applied to the phase.
+generator), the counts from ``numpy.random.Generator.poisson`` one at a time, the EOM
+setting θ is kept as an angle and moved by g·arcsin(ŝ) with ``math.asin``, and the window's
+frequency estimate is the angle of Σ exp(i·diff(θ)). Slow (a few µs a trial): a test oracle.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.seeds import Seed, child, generator
 from metroqnet.config.units import NS_PER_S
-from metroqnet.control.phase_loop import FrequencyCalibration, PhaseLoopSettings, probe_quadrature
+from metroqnet.control.phase_loop import FrequencyCalibration, PhaseLoopSettings
 from metroqnet.noise.processes import ProcessState
 from metroqnet.physics.frequency_drift import FrequencyDrift
 
@@ -25,13 +25,29 @@ from metroqnet.physics.frequency_drift import FrequencyDrift
 NOISE_BUFFER_TRIALS = 1 << 16
 
 
-def estimate_phase(phase_at_probes: np.ndarray, settings: PhaseLoopSettings, rng: np.random.Generator) -> np.ndarray:
-    """The FPGA's phase estimate per trial from its probe rounds (module docstring)."""
-    in_phase = probe_quadrature(phase_at_probes[:, 0], settings, rng)
-    if settings.rounds == 1:
-        return np.arccos(in_phase)
-    quadrature = probe_quadrature(phase_at_probes[:, 1], settings, rng, bias_rad=-0.5 * math.pi)
-    return np.arctan2(quadrature, in_phase)
+#: θ moves by GAINS[r]·arcsin(ŝ) in round r: the first round all the way, the second half way.
+GAINS = (1.0, 0.5)
+
+
+def reading(error_rad: float, settings: PhaseLoopSettings, rng: np.random.Generator) -> float:
+    """ŝ = (N1 − N2)/(V(N1 + N2)) of one probe at φ − θ = ``error_rad``, clipped to [−1, 1] (0 without counts)."""
+    half = 0.5 * settings.detected_probe_photons
+    fringe = settings.visibility * math.sin(error_rad)
+    d1 = int(rng.poisson(half * (1.0 + fringe) + settings.dark_counts_per_probe))
+    d2 = int(rng.poisson(half * (1.0 - fringe) + settings.dark_counts_per_probe))
+    if d1 + d2 == 0:
+        return 0.0
+    return min(1.0, max(-1.0, (d1 - d2) / (settings.visibility * (d1 + d2))))
+
+
+def lock(phase: np.ndarray, theta_rad: float, settings: PhaseLoopSettings, rng: np.random.Generator) -> np.ndarray:
+    """θ after each trial's rounds, starting from ``theta_rad``; ``phase[k, r]`` is φ at trial k's probe r."""
+    out = np.empty(phase.shape[0])
+    for k in range(phase.shape[0]):
+        for r in range(settings.rounds):
+            theta_rad += GAINS[r] * math.asin(reading(phase[k, r] - theta_rad, settings, rng))
+        out[k] = theta_rad
+    return out
 
 
 def wrap(phase_rad: np.ndarray) -> np.ndarray:
@@ -98,6 +114,7 @@ class NumpyPhaseLoop:
         self._start_ns = start_ns
         self._compensation_hz = 0.0
         self._compensation_phase_rad = 0.0  # 2π ∫ f_comp dt up to the current window's start
+        self._theta_rad = 0.0  # the EOM setting, carried from trial to trial
         self._window_trials = round(calibration.window_s * settings.repetition_rate_hz)
         if self._window_trials < 2:
             raise ConfigError.at(
@@ -132,11 +149,12 @@ class NumpyPhaseLoop:
     def _phase(self, times_ns: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         """φ at the sample times and the residual frequency offset (Hz) at each trial's write."""
         phase = self._noise(self._trial, shape[0])
-        if self.drift is None:
-            return phase, np.full(shape[0], -self._compensation_hz)
         since_ns = times_ns - self._window_start_ns
         compensation = self._compensation_phase_rad + 2.0 * math.pi * self._compensation_hz * since_ns / NS_PER_S
-        phase = phase + (self.drift.phase_rad(times_ns) - compensation).reshape(shape)
+        phase = phase - compensation.reshape(shape)
+        if self.drift is None:
+            return phase, np.full(shape[0], -self._compensation_hz)
+        phase = phase + self.drift.phase_rad(times_ns).reshape(shape)
         writes = times_ns.reshape(shape)[:, -1]
         return phase, self.drift.offset_hz(writes) - self._compensation_hz
 
@@ -150,15 +168,16 @@ class NumpyPhaseLoop:
         count = self._window_trials
         rounds = self.settings.rounds
         phase, frequency = self._phase(self._times(self._trial, count), (count, rounds + 1))
-        estimate = estimate_phase(phase[:, :rounds], self.settings, self._count_rng)
-        residual = wrap(phase[:, -1] - estimate) if self.stabilize else wrap(phase[:, -1])
-        self._close_window(estimate)
+        theta = lock(phase[:, :rounds], self._theta_rad, self.settings, self._count_rng)
+        self._theta_rad = float(wrap(np.array([theta[-1]]))[0])
+        residual = wrap(phase[:, -1] - theta) if self.stabilize else wrap(phase[:, -1])
+        self._close_window(theta)
         self._trial += count
-        return LoopTrials(residual_rad=residual, estimate_rad=estimate, residual_frequency_hz=frequency)
+        return LoopTrials(residual_rad=residual, estimate_rad=wrap(theta), residual_frequency_hz=frequency)
 
-    def _close_window(self, estimates: np.ndarray) -> None:
+    def _close_window(self, theta: np.ndarray) -> None:
         period_s = self.settings.period_ns / NS_PER_S
-        increment = np.angle(np.exp(1j * np.diff(estimates)).sum()) if estimates.size > 1 else 0.0
+        increment = np.angle(np.exp(1j * np.diff(theta)).sum()) if theta.size > 1 else 0.0
         estimate_hz = increment / (2.0 * math.pi * period_s)
         window_s = self._window_trials * period_s
         start_s = (self._window_start_ns - self._start_ns) / NS_PER_S

@@ -53,7 +53,8 @@ def add_link_source_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_argument_group("link (--nodes of the preset, or --params)")
     source.add_argument("--nodes", help="the two nodes of the link, comma separated, e.g. alice,bob")
     source.add_argument("--storage-us", help="storage time in µs (default: that of the preset's link experiment of "
-                        "these nodes, else of its first link experiment)")
+                        "these nodes, else of its first link experiment); a storage time the preset declares one link "
+                        "experiment at takes that run's herald_transmission_scale too")
     source.add_argument(
         "--repetition-rate-hz",
         help="trial repetition rate for the rate figures (default with --preset: the rate of the preset's "
@@ -108,7 +109,7 @@ def link_parameters_from_args(args: argparse.Namespace) -> LinkParameters:
         return params if rate is None else params.replace(repetition_rate_hz=rate)
     if args.preset is None:
         raise ConfigError.at("link source", "give --preset NAME --nodes X,Y [--storage-us T] or --params FILE")
-    from metroqnet.physics.mapping import link_parameters
+    from metroqnet.experiments.link_setup import link_parameters_from_loop
 
     network = network_from_args(args)
     if args.nodes is None:
@@ -123,10 +124,13 @@ def link_parameters_from_args(args: argparse.Namespace) -> LinkParameters:
     if rate is None:
         rate = declared_repetition_rate_hz(network, storage_us)
     try:
-        return link_parameters(network, names[0], names[1], storage_us=storage_us, repetition_rate_hz=rate)
+        return link_parameters_from_loop(network, names[0], names[1], storage_us=storage_us, repetition_rate_hz=rate,
+                                         herald_transmission_scale=declared_herald_scale(network, storage_us))
     except ConfigError as error:
         if error.field in ("node_x", "node_y"):
             raise error.renamed("--nodes") from None
+        if error.field == "repetition_rate_hz":
+            raise error.renamed("--repetition-rate-hz") from None
         raise
 
 
@@ -137,6 +141,14 @@ def declared_storage_us(network: NetworkHardware, nodes: list[str]) -> float:
         raise ConfigError.at("--storage-us", f"required: network {network.name!r} declares no link experiment")
     mine = [e for e in declared if e.nodes is not None and set(e.nodes) == set(nodes)]
     return (mine or declared)[0].storage_us
+
+
+def declared_herald_scale(network: NetworkHardware, storage_us: float) -> float:
+    """The herald_transmission_scale of the network's declared link experiment at this storage time, if exactly one (else 1)."""
+    from metroqnet.experiments.link_setup import herald_transmission_scale
+
+    scales = {herald_transmission_scale(e) for e in network.experiments_of_kind("link") if e.storage_us == storage_us}
+    return scales.pop() if len(scales) == 1 else 1.0
 
 
 def declared_repetition_rate_hz(network: NetworkHardware, storage_us: float) -> float | None:

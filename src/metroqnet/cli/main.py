@@ -7,7 +7,7 @@ input exits with status 2 and one line on stderr naming the field and value.
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import contextlib
 import json
 import os
 import sys
@@ -22,6 +22,10 @@ from metroqnet.config.errors import ConfigError
 from metroqnet.config.files import check_output_file, check_output_folder
 from metroqnet.config.validation import INT64_MAX
 
+#: The calibration sampler's defaults as the CLI shows them (metroqnet.experiments.calibration.SamplerSettings).
+DEFAULT_SAMPLER = {"walkers": 32, "steps": 1200}
+#: Limits of the sampler's options: beyond them a run takes hours and its samples do not fit in memory.
+MAX_WALKERS, MAX_STEPS = 4096, 1_000_000
 #: The longest drift tracking: its per-window log is kept in memory (10 000 h is 3.6·10⁷ windows of 1 s).
 MAX_TRACKING_HOURS = 10_000.0
 
@@ -53,47 +57,118 @@ def _command_link(args: argparse.Namespace) -> int:
 
 
 def _command_reproduce(args: argparse.Namespace) -> int:
-    from metroqnet.cli.tables import format_calibration, format_reproduction
+    from metroqnet.cli.calibration_tables import format_map_fit, format_reproduction_with_predictions
+    from metroqnet.cli.tables import format_reproduction
     from metroqnet.experiments.hefei_link import reproduce_link_experiments
 
     network = network_from_args(args)
     rows = reproduce_link_experiments(network)
+    predictions = _file_predictions(args)
     if not args.calibrate:
         if args.json:
-            _print_json([row.as_dict() for row in rows])
+            _print_json([{**row.as_dict(), **_predicted(predictions, row)} for row in rows])
+        elif predictions:
+            print(format_reproduction_with_predictions(network, rows, predictions))
         else:
             print(format_reproduction(network, rows))
         return 0
-    from metroqnet.experiments.calibration import calibrated_network
+    from metroqnet.experiments.calibration import map_fit
 
-    calibrated, calibration = calibrated_network(network)
-    calibrated_rows = reproduce_link_experiments(calibrated)
+    seed = seed_value(args.seed)
+    with _stages("reproduce --calibrate") as stage:
+        fit = map_fit(network, seed=seed, stage=stage)
+    calibrated_rows = reproduce_link_experiments(fit.network)
     if args.json:
         _print_json({
-            "calibration": {**dataclasses.asdict(calibration),
-                            "equivalent_phase_noise_rad": calibration.equivalent_phase_noise_rad},
+            "calibration": {"method": "MAP (maximum of the posterior within the priors); fitted, not predicted",
+                            "seed": seed, "values": fit.values, "estimated": fit.estimated, "chi2": fit.chi2},
             "estimated": [row.as_dict() for row in rows],
-            "calibrated": [row.as_dict() for row in calibrated_rows],
+            "calibrated": [{**row.as_dict(), **_predicted(predictions, row)} for row in calibrated_rows],
         })
     else:
-        print(format_reproduction(network, rows, title="as estimated (ideal write-out overlap)"))
+        print(format_reproduction(network, rows, title="as estimated"))
         print()
-        print(format_calibration(calibration))
+        print(format_map_fit(fit))
         print()
-        print(format_reproduction(calibrated, calibrated_rows, title="with the calibrated write-out overlap"))
+        title = "with the MAP values: these numbers were FITTED, not predicted"
+        if predictions:
+            print(format_reproduction_with_predictions(fit.network, calibrated_rows, predictions, title=title))
+        else:
+            print(format_reproduction(fit.network, calibrated_rows, title=title))
+            print("Predictions (each number from a fit without it): metroqnet calibrate --out FILE (leave-one-out), "
+                  "then metroqnet reproduce --calibration FILE")
     return 0
 
 
+def _file_predictions(args: argparse.Namespace) -> dict:
+    """The leave-one-out rows of the --calibration file, keyed by (setting, label); empty without them."""
+    if getattr(args, "calibration", None) is None:
+        return {}
+    from metroqnet.config.calibration_file import read_calibration
+
+    calibration = read_calibration(args.calibration)
+    rows = list(calibration.predictions().values())
+    block = calibration.report.get("not_fitted")
+    rows += list(block.get("rows", [])) if isinstance(block, dict) else []
+    return {(row["setting"], row["label"]): row for row in rows}
+
+
+def _predicted(predictions: dict, row) -> dict[str, object]:
+    found = predictions.get((row.experiment, row.figure))
+    if found is None:
+        return {}
+    return {"predicted": {name: found.get(name) for name in (
+        "method", "mean", "sd", "low_68", "high_68", "low_2sigma", "high_2sigma", "z", "inside_2sigma")}}
+
+
+@contextlib.contextmanager
+def _stages(command: str):
+    """Progress bars on stderr, one per stage of a calibration."""
+    from metroqnet.cli.progress import progress_bar
+
+    with contextlib.ExitStack() as bars:
+        def stage(description: str, total: int):
+            bars.close()
+            return bars.enter_context(progress_bar(f"{command}: {description}", total=total, unit="step"))
+
+        yield stage
+
+
 def _command_calibrate(args: argparse.Namespace) -> int:
-    from metroqnet.cli.tables import format_calibration
-    from metroqnet.config.calibration_file import write_calibration
-    from metroqnet.experiments.calibration import overlap_calibration
+    from metroqnet.cli.calibration_tables import format_calibration_report
+    from metroqnet.config.calibration_file import calibration_text
+    from metroqnet.config.files import write_text_file
+    from metroqnet.experiments.calibration import SamplerSettings, calibrate, calibration_file
 
     _refuse_existing(args.out, args.overwrite, option="--out")
     network = network_from_args(args)
-    calibration, result = overlap_calibration(network)
-    write_calibration(args.out, calibration)
-    print(format_calibration(result))
+    seed = seed_value(args.seed)
+    try:
+        settings = SamplerSettings(
+            walkers=whole_number(args.walkers, option="--walkers", low=4, high=MAX_WALKERS),
+            steps=whole_number(args.steps, option="--steps", low=2, high=MAX_STEPS),
+            burn_in=whole_number(args.burn_in, option="--burn-in") if args.burn_in is not None else None,
+            refit_steps=whole_number(args.refit_steps, option="--refit-steps", low=2, high=MAX_STEPS)
+            if args.refit_steps is not None else None,
+        )
+    except ConfigError as error:
+        if error.field in ("walkers", "steps", "burn_in", "refit_steps"):
+            raise error.renamed("--" + error.field.replace("_", "-")) from None
+        raise
+    try:
+        with _stages("calibrate") as stage:
+            result = calibrate(network, seed=seed, settings=settings, stage=stage)
+    except ConfigError as error:
+        if error.field == "walkers":
+            raise error.renamed("--walkers") from None
+        raise
+    calibration = calibration_file(result)
+    text = calibration_text(calibration)
+    write_text_file(args.out, text, what="--out")
+    if args.json:
+        print(text, end="")
+    else:
+        print(format_calibration_report(calibration, path=str(args.out)))
     print(f"metroqnet calibrate: wrote {args.out} (apply it with --calibration {args.out})", file=sys.stderr)
     return 0
 
@@ -275,17 +350,32 @@ def build_parser() -> argparse.ArgumentParser:
                         "numbers beside them.")
     add_network_arguments(reproduce, preset_default="hefei2024")
     reproduce.add_argument("--calibrate", action="store_true",
-                           help="also calibrate the write-out mode overlap to the published Alice-Bob C")
+                           help="also fit the preset's [calibration.priors] values to the published numbers (MAP only, "
+                           "seconds) and show the figures with them: fitted, not predicted")
+    reproduce.add_argument("--seed", default="2024", help="seed of the MAP search's random starts (default 2024)")
     reproduce.add_argument("--json", action="store_true", help="print JSON instead of a table")
     reproduce.set_defaults(handler=_command_reproduce)
 
-    calibrate = command("calibrate", help="calibrate the write-out mode overlap and write the result to a file",
-                        description="Solve for the common write-out mode overlap that gives the published Alice-Bob "
-                        "concurrence and write it as a calibration file; apply it to any command with "
-                        "--calibration FILE.")
+    calibrate = command("calibrate", help="fit the preset's estimated values to every published number: posterior, "
+                        "identifiability, leave-one-out predictions; writes a calibration file",
+                        description="Calibrate the values of the preset's [calibration.priors] against every published "
+                        "number with its error (docs/calibration.md): MAP, posterior samples (emcee), Fisher "
+                        "eigendirections, and each number predicted by a fit that excludes it. Writes the calibration "
+                        "file (the MAP values with the report); apply it to any command with --calibration FILE. The "
+                        "same seed gives the same file.")
     add_network_arguments(calibrate, preset_default="hefei2024")
     calibrate.add_argument("--out", type=Path, required=True, help="the calibration file to write (JSON)")
     calibrate.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    calibrate.add_argument("--seed", default="2024", help="seed, an integer >= 0 (default 2024)")
+    calibrate.add_argument("--walkers", default=str(DEFAULT_SAMPLER["walkers"]),
+                           help=f"walkers of the ensemble sampler, even (default {DEFAULT_SAMPLER['walkers']})")
+    calibrate.add_argument("--steps", default=str(DEFAULT_SAMPLER["steps"]),
+                           help=f"steps of the sampler per run (default {DEFAULT_SAMPLER['steps']})")
+    calibrate.add_argument("--burn-in", help="steps discarded at the start of the main run (default: a third of "
+                           "--steps)")
+    calibrate.add_argument("--refit-steps", help="steps of each leave-one-out refit (default: half of --steps; a "
+                           "third of them burn-in)")
+    calibrate.add_argument("--json", action="store_true", help="print the calibration file's JSON instead of tables")
     calibrate.set_defaults(handler=_command_calibrate)
 
     preset = command("preset", help="list the presets, or show every value of one with its provenance tag",

@@ -40,36 +40,27 @@ def format_link_result(result: LinkResult) -> str:
     return "\n".join(lines)
 
 
+def paper_text(row) -> str:
+    """The published value of a reproduction row with its error, or '-'."""
+    if row.paper is None:
+        return "-"
+    if row.paper_error:
+        return f"{row.paper:.4g} ± {row.paper_error:.2g}"
+    return f"{row.paper:.4g}"
+
+
 def format_reproduction(network, rows, *, title: str = "") -> str:
     """Model beside paper, one line per figure; deviation in the paper's standard errors."""
     suffix = f", {title}" if title else ""
     lines = [f"{network.name}: exact link model beside the published numbers{suffix}", ""]
     lines.append(f"{'experiment':24s} {'figure':24s} {'model':>11s} {'paper':>16s} {'dev':>7s}")
     for row in rows:
-        if row.paper is None:
-            paper = "-"
-        elif row.paper_error:
-            paper = f"{row.paper:.4g} ± {row.paper_error:.2g}"
-        else:
-            paper = f"{row.paper:.4g}"
+        paper = paper_text(row)
         deviation = "" if row.deviation is None else f"{row.deviation:+.1f}σ"
         lines.append(f"{row.experiment:24s} {row.figure:24s} {row.model:11.4g} {paper:>16s} {deviation:>7s}")
     lines.append("")
     lines.append("Every value of the preset is tagged paper/estimated/calibrated/user: metroqnet preset show " + network.name)
     return "\n".join(lines)
-
-
-def format_calibration(calibration) -> str:
-    link = "-".join(calibration.link)
-    return "\n".join(
-        [
-            f"calibration: write-out mode overlap at the server (all nodes), from the published {link} C",
-            f"  model C with ideal overlap   {calibration.ideal_concurrence:.4f}",
-            f"  published C (mean of signs) {calibration.target_concurrence:.4f}",
-            f"  calibrated overlap           {calibration.overlap:.4f}"
-            f"  (same coherence loss as {calibration.equivalent_phase_noise_rad:.3f} rad extra phase noise)",
-        ]
-    )
 
 
 def format_estimate(value: float, error: float) -> str:

@@ -14,6 +14,7 @@ loop settings by :mod:`metroqnet.physics.noise_mapping` and
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import field
 from types import MappingProxyType
@@ -21,8 +22,9 @@ from typing import Literal, get_args
 
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.provenance import Provenance
+from metroqnet.config.priors import CalibrationPriors
 from metroqnet.config.published import PublishedFigures
-from metroqnet.config.units import ABSOLUTE_ZERO_C
+from metroqnet.config.units import ABSOLUTE_ZERO_C, MS_PER_S
 from metroqnet.config.validation import (
     Efficiency,
     ExcitationProbability,
@@ -36,10 +38,9 @@ from metroqnet.config.validation import (
     parameters,
 )
 
-MemoryDecay = Literal["gaussian", "exponential"]
-#: Memory decay laws: "gaussian" exp(-(t/τ)²) (motional dephasing of a cold
-#: ensemble), "exponential" exp(-t/τ). τ is the 1/e time in both.
-MEMORY_DECAY_MODELS: tuple[str, ...] = get_args(MemoryDecay)
+#: The memory's decay exp(-(t/τ)^β): β = 1 exponential, β = 2 Gaussian (motional dephasing of a
+#: cold ensemble), anything between a stretched mix of the two; τ is the 1/e time for every β.
+MemoryDecayExponent = bounded(ge=1.0, le=2.0)
 
 ExperimentKind = Literal["link", "stabilization"]
 #: "link": a heralded-entanglement run of a node pair at a storage time;
@@ -66,12 +67,18 @@ class NodeHardware:
     correlation time, acoustic variance and correlation time); ``writeout_mode_overlap``
     fraction of the write-out intensity in the mode common to all nodes at the
     server (indistinguishability); ``retrieval_efficiency_zero_storage`` and
-    ``memory_lifetime_us`` (1/e time) with ``memory_decay`` ("gaussian" or
-    "exponential"); ``read_path_transmission`` and ``local_detector_efficiency``
+    ``memory_lifetime_us`` (1/e time) with ``memory_decay_exponent`` β of
+    exp(-(t/τ)^β) (1 exponential, 2 Gaussian); ``spin_wave_detuning_rms_hz`` the rms,
+    trial to trial, of the stored spin wave's precession against the node's RF (OPLL
+    offset) reference (``docs/storage_phase.md``); ``read_path_transmission`` and ``local_detector_efficiency``
     from the memory to the local detectors; ``local_dark_count_rate_hz`` per
     detector in ``read_window_ns``; ``probe_mean_photon_number`` EP photons
     counted as detected; ``probe_mode_overlap`` EP intensity in the read-out's
-    mode; ``laser_coherence_time_ms`` the 1/e coherence time of the node's lasers.
+    mode; ``laser_*`` the node's write laser and ``pump_laser_*`` its QFC pump laser
+    (:mod:`metroqnet.physics.laser_phase`): ``*_coherence_time_ms`` where the laser's field
+    coherence falls to 1/e, ``*_white_linewidth_hz`` the Lorentzian FWHM of its white
+    frequency floor (at most 1/(π τ_c)), ``*_technical_correlation_ms`` the correlation
+    time of its technical frequency noise, whose rms makes up the rest of the coherence loss.
     """
 
     name: Name
@@ -89,7 +96,8 @@ class NodeHardware:
     writeout_mode_overlap: Probability
     retrieval_efficiency_zero_storage: Efficiency
     memory_lifetime_us: Positive
-    memory_decay: MemoryDecay
+    memory_decay_exponent: MemoryDecayExponent  # type: ignore[valid-type]
+    spin_wave_detuning_rms_hz: NonNegative
     read_path_transmission: Efficiency
     local_detector_efficiency: Efficiency
     local_dark_count_rate_hz: NonNegative
@@ -97,6 +105,23 @@ class NodeHardware:
     probe_mean_photon_number: NonNegative
     probe_mode_overlap: Probability
     laser_coherence_time_ms: Positive
+    laser_white_linewidth_hz: NonNegative
+    laser_technical_correlation_ms: Positive
+    pump_laser_coherence_time_ms: Positive
+    pump_laser_white_linewidth_hz: NonNegative
+    pump_laser_technical_correlation_ms: Positive
+
+    def __post_init__(self) -> None:
+        for laser in ("laser", "pump_laser"):
+            coherence_ms = getattr(self, f"{laser}_coherence_time_ms")
+            white_hz = getattr(self, f"{laser}_white_linewidth_hz")
+            largest_hz = MS_PER_S / (math.pi * coherence_ms)  # the white floor alone reaching 1/e at τ_c
+            if white_hz > largest_hz * (1.0 + 1e-12):
+                raise ConfigError.at(
+                    f"{laser}_white_linewidth_hz", f"{white_hz:g} Hz: a white floor that wide alone loses the "
+                    f"coherence before {laser}_coherence_time_ms = {coherence_ms:g} ms; allowed: <= 1/(pi tau_c) "
+                    f"= {largest_hz:.6g} Hz"
+                )
 
     def replace(self, **changes: object) -> NodeHardware:
         """A copy with some fields changed (validated again)."""
@@ -108,10 +133,10 @@ class ServerHardware:
     """The photonic server: switch, interferometer, SNSPDs, phase stabilization and frequency calibration.
 
     ``interferometer_transmission`` is one arm of the server's interferometer
-    (after the switch, before the detectors); ``phase_residual_std_deg`` the
-    Gaussian residual of the phase stabilization as the link model takes it;
-    ``frequency_offset_rms_khz`` the rms residual frequency offset between nodes
-    after calibration; ``timeslot_s`` the time a switched pair is kept. The loop:
+    (after the switch, before the detectors); ``timeslot_s`` the time a switched
+    pair is kept. The link's phase error at the write is not a value here: it is the
+    loop's residual, computed by running the loop
+    (:mod:`metroqnet.experiments.link_setup`). The loop:
     ``probe_rounds`` × [a phase probe of ``probe_photons_per_node`` photons per node at
     the beamsplitter lasting ``probe_duration_us``, feedback within
     ``feedback_latency_us``], then ``probe_gap_us`` before the write;
@@ -125,8 +150,6 @@ class ServerHardware:
     snspd_efficiency: Efficiency
     snspd_dark_count_rate_hz: NonNegative
     herald_window_ns: Positive
-    phase_residual_std_deg: NonNegative
-    frequency_offset_rms_khz: NonNegative
     timeslot_s: Positive
     probe_photons_per_node: NonNegative
     probe_duration_us: Positive
@@ -172,7 +195,10 @@ class Experiment:
     """A declared run: its kind, node pair, storage time, repetition rate and duration.
 
     A ``link`` experiment needs ``storage_us``; ``duration_h`` is the run's length
-    where the paper gives it.
+    where the paper gives it. ``herald_transmission_scale`` (link experiments only;
+    not declared = 1) multiplies the herald path shared by a node's write-out photons
+    and its QFC noise (QFC output → fibre → switch → arm → SNSPD), for a run whose
+    herald path differed from the run the node values were estimated against.
     """
 
     name: Name
@@ -181,10 +207,17 @@ class Experiment:
     storage_us: NonNegative | None = None
     duration_h: Positive | None = None
     nodes: tuple[Name, Name] | None = None
+    herald_transmission_scale: Positive | None = None
 
     def __post_init__(self) -> None:
         if self.kind == "link" and self.storage_us is None:
             raise ConfigError.at("storage_us", "missing (a link experiment needs its storage time)")
+        if self.kind != "link" and self.herald_transmission_scale is not None:
+            raise ConfigError.at(
+                "herald_transmission_scale",
+                f"{self.herald_transmission_scale!r} given to a {self.kind!r} experiment; only a 'link' experiment "
+                "has a herald path to scale",
+            )
         if self.nodes is not None and self.nodes[0] == self.nodes[1]:
             raise ConfigError.at("nodes", f"expected two different node names, got {list(self.nodes)!r}")
 
@@ -200,7 +233,8 @@ class NetworkHardware:
     ``provenance[(owner, field)]`` tags a value, where ``owner`` is a node name,
     ``"server"``, ``"drift"`` or an experiment name (these never collide: the
     constructor refuses it). ``published`` holds the paper's figures when the
-    file has a ``[published]`` section. Mappings are read-only.
+    file has a ``[published]`` section, ``calibration`` the priors of a calibration when it
+    has a ``[calibration]`` section (:mod:`metroqnet.config.priors`). Mappings are read-only.
     """
 
     name: str
@@ -210,6 +244,7 @@ class NetworkHardware:
     experiments: Mapping[str, Experiment] = field(default_factory=dict)
     provenance: Mapping[tuple[str, str], Provenance] = field(default_factory=dict)
     published: PublishedFigures | None = None
+    calibration: CalibrationPriors | None = None
     description: str | None = None
 
     def __post_init__(self) -> None:
@@ -238,6 +273,8 @@ class NetworkHardware:
                     )
         if self.published is not None and not isinstance(self.published, PublishedFigures):
             raise ConfigError.at("published", f"expected PublishedFigures or None, got {self.published!r}")
+        if self.calibration is not None and not isinstance(self.calibration, CalibrationPriors):
+            raise ConfigError.at("calibration", f"expected CalibrationPriors or None, got {self.calibration!r}")
         for key, tag in self.provenance.items():
             if not isinstance(tag, Provenance) or not (isinstance(key, tuple) and len(key) == 2):
                 raise ConfigError.at("provenance", f"expected (owner, field) -> Provenance, got {key!r}: {tag!r}")

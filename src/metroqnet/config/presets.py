@@ -17,6 +17,7 @@ File layout (every hardware value is a tagged inline table, see
     nodes = ["alice", "bob"]             # optional, a plain array
     kind = "link"                        # optional plain string: "link" (default) or "stabilization"
     [published]                          # optional, see metroqnet.config.published
+    [calibration]                        # optional: priors of a calibration, see metroqnet.config.priors
 
 A value set in a node's table overrides ``node_defaults``. Every refusal is a
 :class:`ConfigError` that starts with the file name and names the key path
@@ -37,6 +38,7 @@ import dataclasses
 import os
 import re
 import tomllib
+import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -54,11 +56,12 @@ from metroqnet.config.hardware import (
     ServerHardware,
 )
 from metroqnet.config.provenance import Provenance, read_tagged_value
-from metroqnet.config.published import published_from_table
+from metroqnet.config.priors import priors_from_table
+from metroqnet.config.published import PublishedFigures, published_from_table
 from metroqnet.config.validation import check, field_quantity, refuse_unknown_keys
 
 TOP_LEVEL_KEYS = frozenset(
-    {"name", "description", "node_defaults", "nodes", "server", "drift", "experiments", "published"}
+    {"name", "description", "node_defaults", "nodes", "server", "drift", "experiments", "published", "calibration"}
 )
 _NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]*\Z")
 #: Experiment keys that are plain values, not tagged hardware values.
@@ -281,10 +284,50 @@ def network_from_mapping(document: Mapping[str, object]) -> NetworkHardware:
             document["published"], node_names=tuple(nodes), experiment_names=tuple(experiments)
         )
 
+    calibration = None
+    if "calibration" in document:
+        calibration = priors_from_table(
+            document["calibration"], quantity_of=_numeric_quantity, fields_of=numeric_fields, node_names=tuple(nodes),
+            experiment_names=tuple(experiments), link_names=tuple(published.links) if published else (),
+            published_keys=published_keys(published),
+        )
+
     return NetworkHardware(
         name=name, description=description, nodes=nodes, server=server, drift=drift, experiments=experiments,
-        provenance=provenance, published=published,
+        provenance=provenance, published=published, calibration=calibration,
     )
+
+
+_CLASS_OF = {"nodes": NodeHardware, "server": ServerHardware, "drift": CavityDrift, "experiments": Experiment}
+
+
+def _numeric_quantity(section: str, field: str) -> object | None:
+    """The quantity of a numeric field that a key path may set (None: no such field, or not a number)."""
+    if field not in _FIELDS_OF[section]:
+        return None
+    quantity = field_quantity(_CLASS_OF[section], field)
+    members = typing.get_args(quantity) or (quantity,)
+    numeric = any(member is float or typing.get_args(member)[:1] == (float,) for member in members)
+    return quantity if numeric else None
+
+
+def numeric_fields(section: str) -> tuple[str, ...]:
+    """The fields of ``section`` (nodes, server, drift, experiments) a key path may set to a number."""
+    return tuple(field for field in _FIELDS_OF[section] if _numeric_quantity(section, field) is not None)
+
+
+def published_keys(published: PublishedFigures | None) -> tuple[str, ...]:
+    """Every published number as ``experiments.NAME.FIGURE`` or ``links.NAME.FIGURE``."""
+    if published is None:
+        return ()
+    keys = []
+    for name, experiment in published.experiments.items():
+        keys += [f"experiments.{name}.{f.name}" for f in dataclasses.fields(experiment)
+                 if f.name != "name" and getattr(experiment, f.name) is not None]
+    for name, link in published.links.items():
+        keys += [f"links.{name}.{f.name}" for f in dataclasses.fields(link)
+                 if f.name != "nodes" and getattr(link, f.name) is not None]
+    return tuple(keys)
 
 
 def _build(cls: type, fields: Mapping[str, tuple[object, Provenance]], *, where: str | None = None, **plain: object):

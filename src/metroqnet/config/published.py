@@ -10,9 +10,13 @@ In a network TOML::
     [published.links.alice-bob]
     nodes = ["alice", "bob"]
     concurrence_plus = { value = 0.086, error = 0.014, where = "Table 1" }
+    [published.experiments.fig2]
+    residual_phase_std_deg = { value = 17.0, error = 1.0, error_reason = "not printed; ...", where = "Fig. 2b" }
 
-``error`` is the one-standard-deviation error as printed (0.672(32) -> 0.032).
-Every figure is optional; unknown keys are refused.
+``error`` is the one-standard-deviation error as printed (0.672(32) -> 0.032). Where the
+paper prints none, an error may be stated with ``error_reason`` saying why that size
+(an ``error_reason`` without an ``error`` is refused). Every figure is optional;
+unknown keys are refused.
 """
 
 from __future__ import annotations
@@ -34,6 +38,12 @@ class PublishedValue:
     error: NonNegative | None = None
     where: str | None = None
     quote: str | None = None
+    #: Set when the paper prints no error and ``error`` is ours: why that size.
+    error_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.error_reason is not None and self.error is None:
+            raise ConfigError.at("error_reason", "given without an error; state the error it explains")
 
     def __str__(self) -> str:
         return f"{self.value:g}" if self.error is None else f"{self.value:g} ± {self.error:g}"
@@ -41,7 +51,12 @@ class PublishedValue:
 
 @dataclass(frozen=True, kw_only=True)
 class PublishedExperiment:
-    """Figures of one declared experiment (heralding, noise, rates, PME fidelities)."""
+    """Figures of one declared experiment (heralding, noise, rates, PME fidelities; Fig. 2's residual phase).
+
+    ``residual_phase_std_deg`` is the σ of the residual phase as the paper's *additional*
+    probe reads it 5 µs after the feedback (Fig. 2b): the loop's residual at the write plus
+    that probe's own shot noise, not the link's phase error itself.
+    """
 
     name: str
     heralding_probability: PublishedValue | None = None
@@ -50,6 +65,7 @@ class PublishedExperiment:
     pme_fidelity_plus: PublishedValue | None = None
     pme_fidelity_minus: PublishedValue | None = None
     pme_rate_hz: PublishedValue | None = None
+    residual_phase_std_deg: PublishedValue | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,7 +100,7 @@ class PublishedFigures:
         return None
 
 
-_VALUE_KEYS = frozenset({"value", "error", "where", "quote"})
+_VALUE_KEYS = frozenset({"value", "error", "where", "quote", "error_reason"})
 _EXPERIMENT_FIGURES = frozenset(f.name for f in dataclasses.fields(PublishedExperiment)) - {"name"}
 _LINK_FIGURES = frozenset(f.name for f in dataclasses.fields(PublishedLink)) - {"nodes"}
 

@@ -166,6 +166,27 @@ def field_quantity(cls: type, field: str) -> Any:
     return Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
 
 
+_BOUNDS: dict[int, tuple[object, list[object], dict[str, float]]] = {}
+
+
+def _bounds(quantity: object) -> tuple[list[object], dict[str, float]]:
+    """(metadata, bounds) of a quantity, kept per quantity (they are read on every vectorized call)."""
+    kept = _BOUNDS.get(id(quantity))
+    if kept is None or kept[0] is not quantity:
+        _, metadata = _unwrap(quantity)
+        kept = _BOUNDS[id(quantity)] = (quantity, metadata, _constraints(metadata))
+    return kept[1], kept[2]
+
+
+def _inside(number: float, bounds: dict[str, float]) -> bool:
+    return not (
+        ("ge" in bounds and number < bounds["ge"])
+        or ("gt" in bounds and number <= bounds["gt"])
+        or ("le" in bounds and number > bounds["le"])
+        or ("lt" in bounds and number >= bounds["lt"])
+    )
+
+
 def check_array(name: str, value: object, quantity: Any) -> np.ndarray:
     """``value`` as a float array whose every element is a finite number inside ``quantity``'s range.
 
@@ -173,12 +194,15 @@ def check_array(name: str, value: object, quantity: Any) -> np.ndarray:
     """
     if isinstance(value, bool | np.bool_):
         raise ConfigError.at(name, f"expected a number, got {value!r}")
+    metadata, bounds = _bounds(quantity)
+    if type(value) is float or type(value) is int:  # the scalar path, without array arithmetic (same refusals)
+        number = float(value)
+        if math.isfinite(number) and _inside(number, bounds):
+            return np.asarray(number)
     try:
         array = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise ConfigError.at(name, f"expected a number or an array of numbers, got {value!r}") from None
-    _, metadata = _unwrap(quantity)
-    bounds = _constraints(metadata)
     bad = ~np.isfinite(array)
     if "ge" in bounds:
         bad |= array < bounds["ge"]
@@ -263,7 +287,10 @@ def parameters(cls: C) -> C:
 
 
 def _suggestion(key: str, allowed: Iterable[str]) -> str:
-    close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.8)
+    allowed = list(allowed)
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.8)
+    if not close:  # a key that grew a suffix (memory_decay -> memory_decay_exponent)
+        close = [name for name in allowed if name.startswith(f"{key}_")][:1]
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 

@@ -12,7 +12,9 @@ polynomials on [−π/4, π/4]; the quadrant n picks ±sin or ±cos by multiplyi
 and ±1, which is exact, so there is no branch to mispredict. :func:`cos` and :func:`sin`
 hold for |x| < ``LARGE``; :func:`cos_into` and :func:`sin_into` fill arrays and hand
 larger values to the C library in a second pass (a call inside the first loop would
-stop its vectorization).
+stop its vectorization). :func:`sincos` and :func:`sincos_into` give both from one
+reduction, bit for bit the values of :func:`sin` and :func:`cos` (both kernels are
+evaluated either way; only the selection differs).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import math
 
 import numba
 
-__all__ = ["LARGE", "cos", "cos_into", "sin", "sin_into"]
+__all__ = ["LARGE", "cos", "cos_into", "sin", "sin_into", "sincos", "sincos_into"]
 
 #: Beyond this |x| the reduction hands over to the C library.
 LARGE = 1.0e5
@@ -83,6 +85,18 @@ def sin(x):
     return sign * (_sin_kernel(y0, y1) * (1.0 - odd) + _cos_kernel(y0, y1) * odd)
 
 
+@numba.njit(inline="always", cache=True)
+def sincos(x):
+    """(sin x, cos x) for |x| < ``LARGE``: the values of :func:`sin` and :func:`cos` from one reduction."""
+    n, y0, y1 = _reduce(x)
+    odd = float(n & 1)
+    even = 1.0 - odd
+    k_sin, k_cos = _sin_kernel(y0, y1), _cos_kernel(y0, y1)
+    sin_sign = 1.0 - 2.0 * float((n >> 1) & 1)
+    cos_sign = 1.0 - 2.0 * float(((n + 1) >> 1) & 1)
+    return sin_sign * (k_sin * even + k_cos * odd), cos_sign * (k_cos * even + k_sin * odd)
+
+
 @numba.njit(cache=True)
 def cos_into(x, out):
     """out[k] = cos x[k] for the first ``out.size`` values of ``x``."""
@@ -101,3 +115,13 @@ def sin_into(x, out):
     for k in range(out.size):
         if not abs(x[k]) < LARGE:
             out[k] = math.sin(x[k])
+
+
+@numba.njit(cache=True)
+def sincos_into(x, sin_out, cos_out):
+    """sin_out[k], cos_out[k] = sin x[k], cos x[k] for the first ``sin_out.size`` values of ``x``."""
+    for k in range(sin_out.size):
+        sin_out[k], cos_out[k] = sincos(x[k])
+    for k in range(sin_out.size):
+        if not abs(x[k]) < LARGE:
+            sin_out[k], cos_out[k] = math.sin(x[k]), math.cos(x[k])

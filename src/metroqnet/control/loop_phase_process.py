@@ -1,10 +1,17 @@
 """The stabilization loop as the link sampler's per-trial phase process.
 
 Each trial's phase error δ on the stored state is the loop's residual at the write
-plus what the residual frequency offset does during storage, 2π·(Δf − f_comp)·t_storage.
-The loop runs every trial of every block, in order (the sampler asks for blocks in
-order, once per run; ``begin_run`` restarts the loop on the stream the sampler gives
-its phase process, apart from the per-block streams).
+plus the relative phase the two stored spin waves pick up during storage,
+2π·(δ_x − δ_y)·t_storage, δ_k node k's spin-wave detuning from its RF (OPLL offset)
+reference: quasi-static, one Gaussian draw per trial and node of rms
+``spin_wave_detuning_rms_hz_x`` / ``_y`` (drawn from the block's stream, only when
+either is non-zero). The optical frequency offset between the nodes (Δf − f_comp)
+adds nothing during storage: the read laser is phase-locked to the write laser and the
+EP pulse comes from the write laser, so it cancels in each node's verification
+(``docs/storage_phase.md``); it acts only between the probes and the write, inside
+the loop. The loop runs every trial of every block, in order (the sampler asks for
+blocks in order, once per run; ``begin_run`` restarts the loop on the stream the
+sampler gives its phase process, apart from the per-block streams).
 """
 
 from __future__ import annotations
@@ -31,11 +38,15 @@ class LoopPhaseProcess:
     calibration: FrequencyCalibration
     drift: FrequencyDrift | None = None
     stabilize: bool = True
+    spin_wave_detuning_rms_hz_x: float = 0.0
+    spin_wave_detuning_rms_hz_y: float = 0.0
     _loop: PhaseLoop | None = field(default=None, init=False, repr=False)
     _next_block_start: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         check("storage_us", self.storage_us, NonNegative)
+        check("spin_wave_detuning_rms_hz_x", self.spin_wave_detuning_rms_hz_x, NonNegative)
+        check("spin_wave_detuning_rms_hz_y", self.spin_wave_detuning_rms_hz_y, NonNegative)
 
     def begin_run(self, seed: Seed) -> None:
         """Restart the loop on ``seed`` (the sampler gives its phase process a stream of its own)."""
@@ -62,5 +73,9 @@ class LoopPhaseProcess:
         trials = self._loop.advance(block_trials)
         self._next_block_start += block_trials
         local = np.asarray(trial_indices) - block_start
+        phases = trials.residual_rad[local]
+        relative_rms_hz = math.hypot(self.spin_wave_detuning_rms_hz_x, self.spin_wave_detuning_rms_hz_y)
+        if relative_rms_hz == 0.0:
+            return phases
         storage_s = self.storage_us * S_PER_US
-        return trials.residual_rad[local] + 2.0 * math.pi * trials.residual_frequency_hz[local] * storage_s
+        return phases + 2.0 * math.pi * storage_s * relative_rms_hz * rng.standard_normal(local.size)

@@ -9,27 +9,41 @@ drift 2π∫(Δf − f_comp)dt, where f_comp is the calibration's compensation.
 
 **Counts.** Both nodes send a probe of ``probe_photons_per_node`` photons (at the
 beamsplitter); D1 and D2 count Poisson numbers with means
-``(n/2)(1 ± V cos(φ + b))`` plus dark counts, with n = 2·photons·efficiency, V the
-probe visibility and b the EOM bias during that probe. The phase is taken at the
-probe's middle (it moves by ~0.1 rad² less than the shot noise within 4 µs).
+``(n/2)(1 ± V sin(φ − θ))`` plus dark counts, with n = 2·photons·efficiency, V the
+probe visibility and θ the EOM's setting, probed with a π/2 bias so that the reading is
+the quadrature that is sensitive around the lock point. The phase is taken at the
+probe's middle (it moves by far less than the shot noise within 4 µs).
 
-**Estimator** (what the FPGA computes). The EOM starts every trial at 0: between
-trials the lasers alone move φ by ~1 rad, so each trial acquires φ over the full
-circle. Round 1 (bias 0) reads the in-phase quadrature ĉ = (N1 − N2)/(V(N1 + N2)) and
-applies the coarse correction −arccos ĉ, which is right only when φ > 0 (the cosine
-cannot tell ±φ apart). Round 2 probes with the EOM at −π/2 from the in-phase
-setting, reading the quadrature ŝ ≈ sin φ; its sign settles the ambiguity and the
-final correction is −atan2(ŝ, ĉ), which uses the photons of both rounds (its
-error is ~1/(V√n) wherever φ lies, as one quadrature is always sensitive). With
-one round the coarse correction stands, so half the trials are corrected the
-wrong way. The residual at the write, φ(t_write) − φ̂, is what the link sampler
-takes as the trial's phase error.
+**The lock** (what the FPGA computes). The EOM setting θ carries from trial to trial (the
+lasers are coherent enough that φ moves by about a radian or less between trials, so
+the loop tracks it rather than acquiring it afresh). Each round reads
+ŝ = (N1 − N2)/(V(N1 + N2)) ≈ sin(φ − θ), estimates the error e = arcsin(clip(ŝ, ±1))
+(0 without counts) and moves θ by g_r·e, with the round gains :data:`ROUND_GAINS`
+g₁ = 1, g₂ = 1/2: after round 1, θ sits on round 1's estimate of φ; round 2 measures
+what is left and moves θ half way, so θ ends on the mean of the two rounds' estimates —
+for two probes of equal photon number and small errors the minimum-variance combination
+(its error is 1/(V√(2n)) against 1/(V√n) with one round). One round already locks; the
+second halves the variance of the estimate. The residual at the write, φ(t_write) − θ,
+is what the link sampler takes as the trial's phase error.
 
-**Frequency calibration.** φ̂ of successive trials evolves by 2πΔf·T plus the
-lasers' diffusion; over each ``window_s`` the circular mean of the increments
-gives Δf̂ = arg Σ e^{i(φ̂ₖ₊₁ − φ̂ₖ)} / (2πT), and the compensation on the pump lasers
-moves by ``gain``·Δf̂ for the next window (an integrating controller). Sampling φ once
-per trial, the tracker captures offsets within ±f_rep/2 (±1.38 kHz at 2.76 kHz); the
+**Capture.** The reading folds at |φ − θ| = π/2 (arcsin(sin x) = π − x beyond it): a
+round still turns θ the right way, by less than needed, so a step of the phase between
+trials up to ~π/2 is caught within the trial, larger ones over the next trials, and only
+a step near ±π is lost. A steady frequency offset Δf − f_comp advances φ by
+2π(Δf − f_comp)/f_rep per trial: within |Δf − f_comp| < f_rep/4 (0.69 kHz at 2.76 kHz,
+modulo f_rep) the lock follows it with no slip; beyond, it slips a cycle every few
+trials until the calibration has brought the offset inside (see below).
+
+**Frequency calibration.** θ follows φ, so its increments between successive trials,
+θₖ − θₖ₋₁, sample 2π(Δf − f_comp)T plus the lasers' and fibres' phase noise; over each
+``window_s`` their circular mean gives Δf̂ = arg Σ e^{i(θₖ − θₖ₋₁)} / (2πT), and the
+compensation moves by ``gain``·Δf̂ for the next window (an integrating controller). The
+compensation acts on the pump lasers, as in the paper: shifting a node's pump frequency
+shifts its converted photon's, so the relative phase loses 2π∫f_comp dt
+(:mod:`metroqnet.physics.link_phase`). While the lock slips (an offset beyond f_rep/4)
+the estimate is biased towards zero but keeps its sign, so the compensation still moves
+the right way and the lock captures once the offset is inside; sampling φ once per trial,
+the calibration as a whole captures offsets within ±f_rep/2 (±1.38 kHz at 2.76 kHz): the
 paper's one-off calibration brings the lasers inside that range, and the tracker keeps
 them there as the cavities drift.
 """
@@ -47,10 +61,14 @@ from metroqnet.config.hardware import NetworkHardware
 from metroqnet.config.seeds import Seed, child, generator
 from metroqnet.config.units import NS_PER_S, NS_PER_US, S_PER_US, US_PER_S
 from metroqnet.config.validation import Efficiency, NonNegative, Positive, Rounds, bounded, check, parameters
-from metroqnet.control.loop_kernel import run_windows
+from metroqnet.control.loop_kernel import BLOCK_TRIALS, THETA_COS, THETA_SIN, run_windows, turn_table
 from metroqnet.noise.compiled_random import poisson_tables, sfc64_state
 from metroqnet.noise.periodic_sampling import periodic_model
 from metroqnet.physics.frequency_drift import FrequencyDrift
+
+#: The gain of each probe round: θ moves by g_r·e (module docstring). Two equal probes are
+#: combined as their mean (1, then 1/2).
+ROUND_GAINS = (1.0, 0.5)
 
 
 @parameters
@@ -170,7 +188,11 @@ def frequency_calibration(network: NetworkHardware, *, enabled: bool = True) -> 
 def probe_quadrature(
     phase_rad: np.ndarray, settings: PhaseLoopSettings, rng: np.random.Generator, *, bias_rad: float = 0.0
 ) -> np.ndarray:
-    """(N1 − N2)/(V (N1 + N2)) of one probe pulse per trial, clipped to [−1, 1] (0 if no count)."""
+    """(N1 − N2)/(V (N1 + N2)) of one probe pulse per trial, clipped to [−1, 1] (0 if no count).
+
+    D1 counts with mean (n/2)(1 + V cos(φ + b)): the reading is ≈ cos(φ + b), and with the bias
+    b = −π/2 it reads sin φ (the additional probe of Fig. 2b, which reads the residual).
+    """
     mean = 0.5 * settings.detected_probe_photons
     fringe = settings.visibility * np.cos(phase_rad + bias_rad)
     dark = settings.dark_counts_per_probe
@@ -189,7 +211,8 @@ def wrap(phase_rad: np.ndarray) -> np.ndarray:
 
 @dataclass
 class LoopTrials:
-    """Per-trial output of a stretch of the loop."""
+    """Per-trial output of a stretch of the loop: the residual φ(t_write) − θ at the write (rad, in (−π, π]),
+    the EOM setting θ after the trial's rounds (rad, in (−π, π]) and Δf − f_comp at the write (Hz)."""
 
     residual_rad: np.ndarray
     estimate_rad: np.ndarray
@@ -234,7 +257,8 @@ class PhaseLoop:
 
     ``noise`` is the lasers' and fibres' phase process (a sum of Wiener, OU and
     integrated-OU parts: :mod:`metroqnet.noise`); ``drift`` the cavity drift (or None).
-    ``stabilize=False`` leaves φ uncorrected (the probes and the calibration still run).
+    ``stabilize=False`` leaves φ uncorrected at the write (the probes, the FPGA's setting θ and the
+    calibration still run; the residual is φ itself).
     Trials are simulated by the compiled kernel (:mod:`metroqnet.control.loop_kernel`) in
     whole calibration windows; the result is bit-identical whatever the sizes of the calls.
     """
@@ -264,16 +288,23 @@ class PhaseLoop:
             )
         self._model = periodic_model(noise, settings.sample_offsets_ns, settings.period_ns)
         self._rng = sfc64_state(child(seed, 0))
+        self._aux = sfc64_state(child(seed, 2))  # the rare second words of the Poisson draws
         self._state = self._model.initial_state(generator(child(seed, 1)))
         self._drift = _drift_tables(drift)
         largest_mean = 0.5 * settings.detected_probe_photons * (1.0 + settings.visibility) + settings.dark_counts_per_probe
-        self._tables = poisson_tables(float(largest_mean)).arrays()
+        tables = poisson_tables(float(largest_mean))
+        self._tables = tables.arrays()
+        self._gains = np.array(ROUND_GAINS[: settings.rounds])
+        self._turns = turn_table(settings.visibility, self._gains)
         self._values = np.array([
             0.5 * settings.detected_probe_photons, settings.visibility, settings.dark_counts_per_probe,
             settings.period_ns / NS_PER_S, calibration.gain, float(calibration.enabled), float(stabilize),
             float(settings.rounds),
         ])
-        self._control = np.zeros(2)  # compensation (Hz), its phase in cycles mod 1 at the window's start
+        self._control = np.zeros(5)  # compensation (Hz), its phase in cycles mod 1 at the window's start, θ, ...
+        self._control[THETA_COS], self._control[THETA_SIN] = 1.0, 0.0  # the EOM starts at θ = 0
+        # the next block's normals, drawn by the lock pass of the block before (loop_kernel.run_windows)
+        self._normals = np.zeros((self._model.normals_per_trial, min(BLOCK_TRIALS, self._window_trials)))
         self._trial = 0
         self._pending = LoopTrials(np.zeros(0), np.zeros(0), np.zeros(0))
         self.log = WindowLog()
@@ -296,8 +327,9 @@ class PhaseLoop:
         model = self._model
         run_windows(
             windows, self._window_trials, self._trial, self._start_ns, self.settings.period_ns,
-            self.settings.sample_offsets_ns, self._values, self._rng, self._state, model.mean_map, model.root,
-            model.observe, *self._drift, self._control, *self._tables,
+            self.settings.sample_offsets_ns, self._values, self._gains, self._turns, self._rng, self._aux, self._state,
+            model.mean_map, model.root,
+            model.observe, *self._drift, self._control, *self._tables, self._normals,
             out.residual_rad, out.estimate_rad, out.residual_frequency_hz, log, keep_trials,
         )
         self.log.append(log)

@@ -3,24 +3,31 @@
 For the link between nodes X and Y at storage time t (node k ∈ {X, Y}):
 
 * ``excitation_probability_k`` = χ_k.
-* ``herald_efficiency_k`` = collection_k · QFC_k · 10^(-α_k L_k / 10) · 10^(-switch_dB / 10)
+* ``herald_efficiency_k`` = collection_k · QFC_k · s · 10^(-α_k L_k / 10) · 10^(-switch_dB / 10)
   · interferometer arm · SNSPD efficiency. All losses from the ensemble to a click
   are one pure-loss channel; both server arms and both SNSPDs are taken
-  equal (one ``interferometer_transmission``, one ``snspd_efficiency``).
+  equal (one ``interferometer_transmission``, one ``snspd_efficiency``). s is the
+  experiment's ``herald_transmission_scale`` (1 unless the experiment declares one): it
+  multiplies the path from the QFC output to the click, which write-out photons and
+  QFC noise share, so it scales signal and conversion noise together.
 * ``herald_noise_probability`` = 1 - exp(-R · w), w the herald window, per detector
-  and trial, with R = SNSPD dark rate + ½ Σ_k QFC noise rate_k · fibre_k · switch
+  and trial, with R = SNSPD dark rate + ½ Σ_k QFC noise rate_k · s · fibre_k · switch
   · arm · SNSPD efficiency. Only the two switched nodes' noise reaches the
   beamsplitter; each noise photon goes to a given detector with probability ½;
   noise is Poisson and independent of the light. Afterpulsing and
   phase-probe leakage are not modelled.
 * ``herald_mode_overlap_k`` = ``writeout_mode_overlap_k``: the fraction of k's
   write-out intensity in the mode common to all nodes at the server.
-* ``read_efficiency_k`` = η₀_k · f_k(t/τ_k) · read path_k · local detector_k, with f
-  the node's decay law (gaussian exp(-(t/τ)²) or exponential exp(-t/τ)).
-* ``phase_noise_std_rad`` = √(σ_res² + (2π · f_rms · t)²): the stabilization residual
-  σ_res (a Gaussian, converted from degrees) and the phase a residual frequency
-  offset of rms f_rms accumulates over the storage time, taken Gaussian and
-  independent of σ_res (the offset is quasi-static: one value per trial).
+* ``read_efficiency_k`` = η₀_k · exp(-(t/τ_k)^β_k) · read path_k · local detector_k, β_k the
+  node's decay exponent (1 exponential, 2 Gaussian).
+* ``phase_noise_std_rad`` = √(σ_res² + (2π t)² (σ_δ,x² + σ_δ,y²)): σ_res the phase
+  stabilization's residual at the write, given by the caller (the loop's, from
+  :mod:`metroqnet.experiments.link_setup`; physics does not run the loop), and the
+  relative phase 2π(δ_x − δ_y)t that the two stored spin waves accumulate over the
+  storage time t, δ_k node k's spin-wave detuning from its RF (OPLL offset) reference,
+  quasi-static (one value per trial), Gaussian of rms σ_δ,k, independent between nodes
+  and of σ_res. The optical frequency offset between the nodes adds nothing during
+  storage: it cancels in each node's local verification (``docs/storage_phase.md``).
 * ``probe_mean_photon_number_k``, ``probe_mode_overlap_k``: the node's values.
 * ``local_noise_probability_k`` = 1 - exp(-dark rate_k · read window_k).
 * ``repetition_rate_hz``: as given (optional).
@@ -38,8 +45,8 @@ from collections.abc import Sequence
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.hardware import NetworkHardware, NodeHardware, ServerHardware
 from metroqnet.config.link_parameters import LinkParameters
-from metroqnet.config.units import HZ_PER_KHZ, S_PER_US
-from metroqnet.config.validation import NonNegative, check
+from metroqnet.config.units import S_PER_US
+from metroqnet.config.validation import NonNegative, Positive, check
 from metroqnet.physics import fibre
 from metroqnet.physics.conversion import conversion_transmission, noise_rate_after_hz
 from metroqnet.physics.detector import noise_click_probability
@@ -52,33 +59,56 @@ def _server_arm_transmission(server: ServerHardware) -> float:
     return switch_transmission(server.switch_loss_db) * server.interferometer_transmission * server.snspd_efficiency
 
 
-def _node_fibre_transmission(node: NodeHardware) -> float:
-    return fibre.fibre_transmission(node.fibre_length_km, attenuation_db_per_km=node.fibre_attenuation_db_per_km)
+def herald_path_transmission(node: NodeHardware, server: ServerHardware, *, herald_transmission_scale: float = 1.0
+                             ) -> float:
+    """s · fibre · switch · arm · SNSPD: from the QFC output to a click, shared by write-out photons and QFC noise.
+
+    Refused above 1 (a scale that would make the path gain light), naming the scale.
+    """
+    scale = check("herald_transmission_scale", herald_transmission_scale, Positive)
+    transmission = (
+        scale
+        * fibre.fibre_transmission(node.fibre_length_km, attenuation_db_per_km=node.fibre_attenuation_db_per_km)
+        * _server_arm_transmission(server)
+    )
+    if transmission > 1.0:
+        raise ConfigError.at(
+            "herald_transmission_scale",
+            f"{scale:g} makes {node.name}'s herald path (QFC output to SNSPD click) transmit {transmission:.4g} > 1; "
+            f"allowed: scale <= {scale / transmission:.4g} for this node",
+        )
+    return transmission
 
 
-def herald_efficiency(node: NodeHardware, server: ServerHardware) -> float:
-    """collection · QFC · fibre · switch · arm · SNSPD: write-out photon to a herald click."""
+def herald_efficiency(node: NodeHardware, server: ServerHardware, *, herald_transmission_scale: float = 1.0) -> float:
+    """collection · QFC · s · fibre · switch · arm · SNSPD: write-out photon to a herald click."""
     return (
         node.writeout_collection_efficiency
         * conversion_transmission(qfc_efficiency=node.qfc_efficiency)
-        * _node_fibre_transmission(node)
-        * _server_arm_transmission(server)
+        * herald_path_transmission(node, server, herald_transmission_scale=herald_transmission_scale)
     )
 
 
-def herald_noise_rate_hz(nodes: Sequence[NodeHardware], server: ServerHardware) -> float:
-    """Noise click rate at ONE server detector: dark + ½ Σ_k QFC noise_k · fibre_k · switch · arm · SNSPD."""
-    arm = _server_arm_transmission(server)
+def herald_noise_rate_hz(
+    nodes: Sequence[NodeHardware], server: ServerHardware, *, herald_transmission_scale: float = 1.0
+) -> float:
+    """Noise click rate at ONE server detector: dark + ½ Σ_k QFC noise_k · s · fibre_k · switch · arm · SNSPD."""
     photons_hz = sum(
-        noise_rate_after_hz(qfc_noise_rate_hz=node.qfc_noise_rate_hz, transmission=_node_fibre_transmission(node) * arm)
+        noise_rate_after_hz(
+            qfc_noise_rate_hz=node.qfc_noise_rate_hz,
+            transmission=herald_path_transmission(node, server, herald_transmission_scale=herald_transmission_scale),
+        )
         for node in nodes
     )
     return server.snspd_dark_count_rate_hz + 0.5 * photons_hz
 
 
-def herald_noise_probability(nodes: Sequence[NodeHardware], server: ServerHardware) -> float:
+def herald_noise_probability(
+    nodes: Sequence[NodeHardware], server: ServerHardware, *, herald_transmission_scale: float = 1.0
+) -> float:
     """1 - exp(-R · herald window), R from :func:`herald_noise_rate_hz`."""
-    return noise_click_probability(herald_noise_rate_hz(nodes, server), window_ns=server.herald_window_ns)
+    rate_hz = herald_noise_rate_hz(nodes, server, herald_transmission_scale=herald_transmission_scale)
+    return noise_click_probability(rate_hz, window_ns=server.herald_window_ns)
 
 
 def read_efficiency(node: NodeHardware, *, storage_us: float) -> float:
@@ -87,16 +117,23 @@ def read_efficiency(node: NodeHardware, *, storage_us: float) -> float:
         storage_us,
         efficiency_zero_storage=node.retrieval_efficiency_zero_storage,
         lifetime_us=node.memory_lifetime_us,
-        decay=node.memory_decay,
+        exponent=node.memory_decay_exponent,
     )
     return retrieval * node.read_path_transmission * node.local_detector_efficiency
 
 
-def phase_noise_std_rad(server: ServerHardware, *, storage_us: float) -> float:
-    """√(σ_res² + (2π f_rms t)²): stabilization residual plus frequency-offset drift during storage."""
-    residual_rad = math.radians(server.phase_residual_std_deg)
-    drift_rad = 2.0 * math.pi * (server.frequency_offset_rms_khz * HZ_PER_KHZ) * (storage_us * S_PER_US)
-    return math.hypot(residual_rad, drift_rad)
+def storage_phase_std_rad(node_x: NodeHardware, node_y: NodeHardware, *, storage_us: float) -> float:
+    """2π t √(σ_δ,x² + σ_δ,y²): std of the relative phase 2π(δ_x − δ_y)t the stored spin waves pick up."""
+    storage_s = check("storage_us", storage_us, NonNegative) * S_PER_US
+    return 2.0 * math.pi * storage_s * math.hypot(node_x.spin_wave_detuning_rms_hz, node_y.spin_wave_detuning_rms_hz)
+
+
+def phase_noise_std_rad(
+    node_x: NodeHardware, node_y: NodeHardware, *, phase_residual_std_rad: float, storage_us: float
+) -> float:
+    """√(σ_res² + (2π t)²(σ_δ,x² + σ_δ,y²)): the loop's residual at the write plus the spin waves' relative phase."""
+    residual_rad = check("phase_residual_std_rad", phase_residual_std_rad, NonNegative)
+    return math.hypot(residual_rad, storage_phase_std_rad(node_x, node_y, storage_us=storage_us))
 
 
 def local_noise_probability(node: NodeHardware) -> float:
@@ -110,10 +147,15 @@ def link_parameters(
     node_y: str,
     *,
     storage_us: float,
+    phase_residual_std_rad: float,
     repetition_rate_hz: float | None = None,
+    herald_transmission_scale: float = 1.0,
 ) -> LinkParameters:
     """Link parameters (``docs/link_model.md``) of the link X–Y after ``storage_us`` of storage (formulas: module doc).
 
+    ``phase_residual_std_rad`` is the phase stabilization's residual at the write (the
+    loop's, :func:`metroqnet.experiments.link_setup.link_parameters_from_loop` runs it);
+    ``herald_transmission_scale`` the experiment's scale of the herald path (1 by default).
     Unknown node names are refused with the list of nodes; the same node twice
     is refused.
     """
@@ -123,10 +165,11 @@ def link_parameters(
         raise ConfigError.at("node_y", f"{node_y!r} twice; a link needs two different nodes")
     storage_us = check("storage_us", storage_us, NonNegative)
     server = network.server
+    scale = {"herald_transmission_scale": herald_transmission_scale}
     per_node: dict[str, float] = {}
     for suffix, node in (("x", x), ("y", y)):
         per_node[f"excitation_probability_{suffix}"] = node.excitation_probability
-        per_node[f"herald_efficiency_{suffix}"] = herald_efficiency(node, server)
+        per_node[f"herald_efficiency_{suffix}"] = herald_efficiency(node, server, **scale)
         per_node[f"herald_mode_overlap_{suffix}"] = node.writeout_mode_overlap
         per_node[f"read_efficiency_{suffix}"] = read_efficiency(node, storage_us=storage_us)
         per_node[f"probe_mean_photon_number_{suffix}"] = node.probe_mean_photon_number
@@ -135,14 +178,17 @@ def link_parameters(
     try:
         return LinkParameters(
             **per_node,
-            herald_noise_probability=herald_noise_probability((x, y), server),
-            phase_noise_std_rad=phase_noise_std_rad(server, storage_us=storage_us),
+            herald_noise_probability=herald_noise_probability((x, y), server, **scale),
+            phase_noise_std_rad=phase_noise_std_rad(
+                x, y, phase_residual_std_rad=phase_residual_std_rad, storage_us=storage_us
+            ),
             repetition_rate_hz=repetition_rate_hz,
         )
     except ConfigError as error:  # a derived value: name what the user set
         raise ConfigError(
             f"link {node_x}-{node_y} of {network.name} at storage_us={storage_us:g}, "
-            f"repetition_rate_hz={repetition_rate_hz!r}: {error}", field=error.field, detail=error.detail,
+            f"repetition_rate_hz={repetition_rate_hz!r}, herald_transmission_scale={herald_transmission_scale!r}: "
+            f"{error}", field=error.field, detail=error.detail,
         ) from None
 
 
@@ -150,17 +196,3 @@ def round_trip_us(node: NodeHardware) -> float:
     """Node → server → node: 2 · L · delay per km (the herald's message back, µs)."""
     return fibre.round_trip_us(node.fibre_length_km, delay_us_per_km=node.fibre_delay_us_per_km)
 
-
-def experiment_link_parameters(network: NetworkHardware, experiment: str) -> LinkParameters:
-    """Link parameters of a declared experiment: its node pair, storage time and repetition rate."""
-    declared = network.experiment(experiment)
-    if declared.nodes is None:
-        raise ConfigError.at(f"experiments.{experiment}.nodes", "not declared; call link_parameters with the two nodes")
-    if declared.storage_us is None:
-        raise ConfigError.at(f"experiments.{experiment}", f"a {declared.kind!r} experiment is not a link experiment")
-    return link_parameters(
-        network,
-        *declared.nodes,
-        storage_us=declared.storage_us,
-        repetition_rate_hz=declared.repetition_rate_hz,
-    )

@@ -2,8 +2,9 @@
 
 One builder per component, each reading the preset's tagged values and nothing else:
 
-* each node's lasers: phase diffusion with the Lorentzian linewidth Δν = 1/(π τ_c) of
-  the node's coherence time τ_c (:class:`~metroqnet.physics.laser_phase.LaserPhase`);
+* each node's write laser and QFC pump laser: a white-frequency floor plus slow technical
+  frequency noise whose field coherence falls to 1/e at the laser's coherence time
+  (:meth:`~metroqnet.physics.laser_phase.LaserPhase.from_coherence_time`);
 * each node's fibre to the server: thermal wander and acoustic noise scaled with its
   length (:meth:`~metroqnet.physics.fibre_phase.FibrePhase.for_length`);
 * the reference cavities' relative drift following a synthetic lab temperature
@@ -23,14 +24,27 @@ from metroqnet.config.units import MS_PER_S
 from metroqnet.noise.sums import PhaseSum
 from metroqnet.physics.fibre_phase import FibrePhase
 from metroqnet.physics.frequency_drift import FrequencyDrift
-from metroqnet.physics.laser_phase import LaserPhase, linewidth_hz_for_coherence_time
+from metroqnet.physics.laser_phase import LaserPhase
 from metroqnet.physics.link_phase import link_phase
 from metroqnet.physics.temperature import DiurnalTemperature, TemperatureRecord
 
 
-def laser(node: NodeHardware) -> LaserPhase:
-    """The node's laser phase: Wiener diffusion of linewidth 1/(π τ_c)."""
-    return LaserPhase(linewidth_hz=linewidth_hz_for_coherence_time(node.laser_coherence_time_ms / MS_PER_S))
+def write_laser(node: NodeHardware) -> LaserPhase:
+    """The node's write laser: white floor and technical noise, coherence 1/e at ``laser_coherence_time_ms``."""
+    return LaserPhase.from_coherence_time(
+        coherence_time_s=node.laser_coherence_time_ms / MS_PER_S,
+        white_linewidth_hz=node.laser_white_linewidth_hz,
+        technical_correlation_s=node.laser_technical_correlation_ms / MS_PER_S,
+    )
+
+
+def pump_laser(node: NodeHardware) -> LaserPhase:
+    """The node's QFC pump laser: the same model with the ``pump_laser_*`` values."""
+    return LaserPhase.from_coherence_time(
+        coherence_time_s=node.pump_laser_coherence_time_ms / MS_PER_S,
+        white_linewidth_hz=node.pump_laser_white_linewidth_hz,
+        technical_correlation_s=node.pump_laser_technical_correlation_ms / MS_PER_S,
+    )
 
 
 def fibre(node: NodeHardware) -> FibrePhase:
@@ -80,7 +94,10 @@ def cavity_drift(
 def link_phase_noise(
     network: NetworkHardware, node_x: str, node_y: str, *, drift: FrequencyDrift | None = None
 ) -> PhaseSum:
-    """Δφ of the link X–Y: both nodes' lasers and fibres and (``drift``) the cavities' drift."""
+    """Δφ of the link X–Y: both nodes' write and pump lasers and fibres and (``drift``) the cavities' drift."""
     x = network.node(node_x, field_name="node_x")
     y = network.node(node_y, field_name="node_y")
-    return link_phase(laser_x=laser(x), laser_y=laser(y), fibre_x=fibre(x), fibre_y=fibre(y), drift=drift)
+    return link_phase(
+        write_laser_x=write_laser(x), write_laser_y=write_laser(y), pump_laser_x=pump_laser(x),
+        pump_laser_y=pump_laser(y), fibre_x=fibre(x), fibre_y=fibre(y), drift=drift,
+    )
