@@ -68,6 +68,9 @@ def test_the_preset_declares_its_priors_and_the_links_it_fits(hefei):
     priors = hefei.calibration.priors
     assert "nodes.*.writeout_mode_overlap" in priors and "server.herald_window_ns" in priors
     assert "experiments.storage_107us.herald_transmission_scale" in priors
+    # The loop's calibrated input is the lasers' coherence time (the pumps follow it); the fibres' acoustic
+    # variance stays at its estimate.
+    assert "nodes.*.laser_coherence_time_ms" in priors and "nodes.*.fibre_acoustic_variance_rad2_per_km" not in priors
     for prior in priors.values():
         assert prior.low < prior.high and prior.reason.strip()
     assert hefei.calibration.links == ("alice-bob",)
@@ -134,8 +137,8 @@ def test_a_prior_on_a_run_setting_is_refused(tmp_path):
 
 def test_two_priors_on_the_loop_are_refused(tmp_path):
     line = prior_line("server.herald_window_ns")
-    network = load_changed(tmp_path, line, line + '\n"nodes.*.laser_coherence_time_ms" = '
-                           '{ low = 0.5, high = 5.0, scale = "log", reason = "a test" }')
+    network = load_changed(tmp_path, line, line + '\n"nodes.*.fibre_acoustic_variance_rad2_per_km" = '
+                           '{ low = 0.0005, high = 0.05, scale = "log", reason = "a test" }')
     with pytest.raises(ConfigError, match="all change the phase loop"):
         calibration_setup(network, grid_points=QUICK_GRID)
 
@@ -427,7 +430,7 @@ TRUTH = {
     "nodes.*.memory_lifetime_us": 250.0,
     "nodes.*.memory_decay_exponent": 1.5,
     "nodes.*.spin_wave_detuning_rms_hz": 100.0,
-    "nodes.*.fibre_acoustic_variance_rad2_per_km": 0.003,
+    "nodes.*.laser_coherence_time_ms": 2.0,
     "server.herald_window_ns": 300.0,
     "experiments.storage_107us.herald_transmission_scale": 1.1,
 }

@@ -53,7 +53,7 @@ def hefei_values(network: NetworkHardware) -> dict[tuple[str, str], object]:
     """Every hardware value of a network by (owner, field): nodes, server, drift, experiments (where set)."""
     values: dict[tuple[str, str], object] = {}
     for name, node in network.nodes.items():
-        values.update({(name, field): getattr(node, field) for field in NODE_FIELDS})
+        values.update({(name, field): getattr(node, field) for field in NODE_FIELDS if getattr(node, field) is not None})
     values.update({("server", field): getattr(network.server, field) for field in SERVER_FIELDS})
     values.update({("drift", field): getattr(network.drift, field) for field in DRIFT_FIELDS})
     for name, experiment in network.experiments.items():
@@ -66,8 +66,8 @@ def hefei_values(network: NetworkHardware) -> dict[tuple[str, str], object]:
 def test_hefei_every_value_is_tagged_and_estimates_say_why(hefei):
     values = hefei_values(hefei)
     assert set(hefei.provenance) == set(values)
-    # 2 values per experiment, and the 107 µs run's herald scale
-    assert len(values) == 3 * len(NODE_FIELDS) + len(SERVER_FIELDS) + len(DRIFT_FIELDS) + 7
+    # 2 values per experiment, and the 107 µs run's herald scale; the pumps' coherence time is not set (the node's)
+    assert len(values) == 3 * (len(NODE_FIELDS) - 1) + len(SERVER_FIELDS) + len(DRIFT_FIELDS) + 7
     unexplained = []
     for key in values:
         tag = hefei.tag(*key)
@@ -95,7 +95,6 @@ PAPER_NODE_VALUES = {
     "qfc_noise_rate_hz": 1300.0,  # "noise of about 1.3 kHz"
     "fibre_attenuation_db_per_km": 0.3,  # "0.3 dB km−1"
     "laser_coherence_time_ms": 1.0,  # "the long coherence time of the lasers (about 1 ms)"
-    "pump_laser_coherence_time_ms": 1.0,  # "we lock all lasers in each node onto a reference cavity", the same 1 ms
 }
 PAPER_SERVER_VALUES = {
     "timeslot_s": 5.8,  # "a 5.8-s timeslot for each pair of users"
@@ -112,6 +111,14 @@ def test_hefei_paper_values_are_tagged_paper(hefei):
         for field, value in PAPER_NODE_VALUES.items():
             assert getattr(hefei.nodes[name], field) == value
             assert hefei.provenance[(name, field)].source == "paper"
+        # "we lock all lasers in each node onto a reference cavity": the pump has no coherence time of its own,
+        # it follows the node's (the write laser's), which the calibration varies.
+        node = hefei.nodes[name]
+        assert node.pump_laser_coherence_time_ms is None and (name, "pump_laser_coherence_time_ms") not in hefei.provenance
+        assert node.pump_coherence_time_ms == node.laser_coherence_time_ms == 1.0
+        assert node.replace(laser_coherence_time_ms=3.0).pump_coherence_time_ms == 3.0
+    assert "calibration" in hefei.tag("alice", "laser_coherence_time_ms").reason
+    assert "pump" in hefei.tag("alice", "laser_coherence_time_ms").reason
     for field, value in PAPER_SERVER_VALUES.items():
         assert getattr(hefei.server, field) == value
         assert hefei.provenance[("server", field)].source == "paper"

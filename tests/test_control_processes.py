@@ -181,8 +181,9 @@ def test_preset_noise_builders_read_the_tagged_values():
     # (10 Hz) and the technical correlation time (1 ms) are estimated; the technical rms follows from D(τ_c) = 2:
     # 2(2πσ)²τ_t²(1 − 1 + e^{−1}) = 2 − 2π·10 Hz·1 ms. Fibre, 10 km (estimated): 20 rad/s rms thermal rate and
     # 0.22 rad rms acoustic noise for 10 km, with 2 s and 300 µs correlation times.
-    for field in ("laser_coherence_time_ms", "pump_laser_coherence_time_ms"):
-        assert NET.tag("alice", field).source == "paper"
+    # The pump has no coherence time of its own: all lasers of a node share the write laser's.
+    assert NET.tag("alice", "laser_coherence_time_ms").source == "paper"
+    assert ALICE.pump_laser_coherence_time_ms is None and NET.tag("alice", "pump_laser_coherence_time_ms") is None
     for field in ("laser_white_linewidth_hz", "laser_technical_correlation_ms", "pump_laser_white_linewidth_hz",
                   "pump_laser_technical_correlation_ms"):
         assert NET.tag("alice", field).source == "estimated"
@@ -443,6 +444,10 @@ def test_equal_times_repeat_the_value_and_empty_calls_keep_the_state():
                                                 technical_correlation_s=1e-3), "white_linewidth_hz"),
         (lambda: ALICE.replace(laser_white_linewidth_hz=400.0), "laser_white_linewidth_hz"),
         (lambda: ALICE.replace(pump_laser_white_linewidth_hz=400.0), "pump_laser_white_linewidth_hz"),
+        # The pump without its own coherence time follows the node's: 50 ms allows at most 6.4 Hz, the pump has 10.
+        (lambda: ALICE.replace(laser_coherence_time_ms=50.0, laser_white_linewidth_hz=1.0),
+         "pump_laser_white_linewidth_hz"),
+        (lambda: ALICE.replace(pump_laser_coherence_time_ms=50.0), "pump_laser_white_linewidth_hz"),
         (lambda: OrnsteinUhlenbeckPhase(std_rad=-0.1, correlation_s=1e-3), "std_rad"),
         (lambda: OrnsteinUhlenbeckPhase(std_rad=0.1, correlation_s=0.0), "correlation_s"),
         (lambda: IntegratedOUPhase(rate_std_rad_per_s=-1.0, correlation_s=1.0), "rate_std_rad_per_s"),

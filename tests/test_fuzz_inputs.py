@@ -496,7 +496,7 @@ def _entry_for(path: tuple[str, ...]) -> dict:
     try:
         return dict(_get(PRESET, path))
     except KeyError:
-        if path[0] == "nodes":
+        if path[0] == "nodes" and path[-1] in PRESET["node_defaults"]:
             return dict(PRESET["node_defaults"][path[-1]])
         return {"source": "estimated", "reason": "a value added by the fuzz test"}
 

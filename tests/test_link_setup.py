@@ -52,8 +52,7 @@ def test_the_additional_probe_adds_its_own_shot_noise():
     # · 0.7 = 56 detected, V = 0.95 (8.1°); small-angle and arcsin, so within a few per cent. That holds
     # for a lock that does not slip: with 30 ms lasers (the preset's 1 ms makes the lock slip in ~7 % of
     # trials, whose heavy tails break the sum of variances; docs/control_noise.md).
-    coherent = [Override(key=f"nodes.*.{field}", value=30.0)
-                for field in ("laser_coherence_time_ms", "pump_laser_coherence_time_ms")]
+    coherent = [Override(key="nodes.*.laser_coherence_time_ms", value=30.0)]  # the pumps follow
     network = load_preset("hefei2024", overrides=coherent)
     run = residual_phase(loop_setup(network, "alice", "bob"), trials=WRITE_RESIDUAL_TRIALS, seed=WRITE_RESIDUAL_SEED)
     probe_deg = math.degrees(1.0 / (0.95 * math.sqrt(2 * 40 * 0.7)))

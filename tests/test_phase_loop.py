@@ -93,7 +93,7 @@ def test_hefei_residual_where_the_literal_coherence_time_puts_it(hefei_residual)
 
 def coherent(coherence_ms: float = 30.0, acoustic_rad2_per_km: float = 0.0005, **settings):
     """The preset's loop with lasers of ``coherence_ms`` and quieter fibres: a lock that does not slip."""
-    changes = [Override(key=f"nodes.*.{laser}_coherence_time_ms", value=coherence_ms) for laser in ("laser", "pump_laser")]
+    changes = [Override(key="nodes.*.laser_coherence_time_ms", value=coherence_ms)]  # the pumps follow
     changes.append(Override(key="nodes.*.fibre_acoustic_variance_rad2_per_km", value=acoustic_rad2_per_km))
     setup = stabilization_setup(load_preset("hefei2024", overrides=changes))
     return setup.with_settings(**settings) if settings else setup

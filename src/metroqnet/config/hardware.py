@@ -75,10 +75,13 @@ class NodeHardware:
     detector in ``read_window_ns``; ``probe_mean_photon_number`` EP photons
     counted as detected; ``probe_mode_overlap`` EP intensity in the read-out's
     mode; ``laser_*`` the node's write laser and ``pump_laser_*`` its QFC pump laser
-    (:mod:`metroqnet.physics.laser_phase`): ``*_coherence_time_ms`` where the laser's field
-    coherence falls to 1/e, ``*_white_linewidth_hz`` the Lorentzian FWHM of its white
-    frequency floor (at most 1/(π τ_c)), ``*_technical_correlation_ms`` the correlation
-    time of its technical frequency noise, whose rms makes up the rest of the coherence loss.
+    (:mod:`metroqnet.physics.laser_phase`): ``laser_coherence_time_ms`` where a laser's field
+    coherence falls to 1/e, for every laser of the node (all are locked to its reference cavity), unless
+    ``pump_laser_coherence_time_ms`` is given (not given = None: the pump's is the node's
+    ``laser_coherence_time_ms``, :attr:`pump_coherence_time_ms`), ``*_white_linewidth_hz`` the
+    Lorentzian FWHM of its white frequency floor (at most 1/(π τ_c) of that laser's coherence time),
+    ``*_technical_correlation_ms`` the correlation time of its technical frequency noise, whose rms
+    makes up the rest of the coherence loss.
     """
 
     name: Name
@@ -107,19 +110,25 @@ class NodeHardware:
     laser_coherence_time_ms: Positive
     laser_white_linewidth_hz: NonNegative
     laser_technical_correlation_ms: Positive
-    pump_laser_coherence_time_ms: Positive
     pump_laser_white_linewidth_hz: NonNegative
     pump_laser_technical_correlation_ms: Positive
+    pump_laser_coherence_time_ms: Positive | None = None
+
+    @property
+    def pump_coherence_time_ms(self) -> float:
+        """The pump laser's coherence time: its own if given, else the node's ``laser_coherence_time_ms``."""
+        own = self.pump_laser_coherence_time_ms
+        return self.laser_coherence_time_ms if own is None else own
 
     def __post_init__(self) -> None:
-        for laser in ("laser", "pump_laser"):
-            coherence_ms = getattr(self, f"{laser}_coherence_time_ms")
+        lasers = (("laser", self.laser_coherence_time_ms), ("pump_laser", self.pump_coherence_time_ms))
+        for laser, coherence_ms in lasers:
             white_hz = getattr(self, f"{laser}_white_linewidth_hz")
             largest_hz = MS_PER_S / (math.pi * coherence_ms)  # the white floor alone reaching 1/e at τ_c
             if white_hz > largest_hz * (1.0 + 1e-12):
                 raise ConfigError.at(
                     f"{laser}_white_linewidth_hz", f"{white_hz:g} Hz: a white floor that wide alone loses the "
-                    f"coherence before {laser}_coherence_time_ms = {coherence_ms:g} ms; allowed: <= 1/(pi tau_c) "
+                    f"coherence before its coherence time {coherence_ms:g} ms; allowed: <= 1/(pi tau_c) "
                     f"= {largest_hz:.6g} Hz"
                 )
 

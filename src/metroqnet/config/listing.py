@@ -47,6 +47,8 @@ def value_rows(network: NetworkHardware) -> list[ValueRow]:
         if field.name == "name":
             continue
         values = [(getattr(node, field.name), network.tag(node.name, field.name)) for node in nodes]
+        if all(value is None for value, _ in values):  # an optional value no node sets
+            continue
         if all(_same(value, values[0]) for value in values):
             rows.append(_row(f"nodes.*.{field.name}", *values[0]))
         else:

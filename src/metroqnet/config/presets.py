@@ -7,7 +7,7 @@ File layout (every hardware value is a tagged inline table, see
     description = "..."                  # optional
     [node_defaults]                      # optional: values shared by every node
     excitation_probability = { value = 0.01, source = "paper", quote = "χ ≈ 1%" }
-    [nodes.alice]                        # every NodeHardware field, here or in node_defaults
+    [nodes.alice]                        # every required NodeHardware field, here or in node_defaults
     fibre_length_km = { value = 10.0, source = "estimated", reason = "..." }
     [server]                             # every ServerHardware field
     [drift]                              # every CavityDrift field
@@ -73,6 +73,9 @@ def _field_names(cls: type, *, without: Iterable[str] = ()) -> tuple[str, ...]:
 
 
 NODE_FIELDS = _field_names(NodeHardware, without=("name",))
+#: Node fields a file must set (the others have a default, e.g. the pump's coherence time = the node's).
+NODE_REQUIRED_FIELDS = tuple(f.name for f in dataclasses.fields(NodeHardware) if f.name in NODE_FIELDS
+                             and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
 SERVER_FIELDS = _field_names(ServerHardware)
 DRIFT_FIELDS = _field_names(CavityDrift)
 EXPERIMENT_FIELDS = _field_names(Experiment, without=("name", *EXPERIMENT_PLAIN_KEYS))
@@ -241,7 +244,7 @@ def network_from_mapping(document: Mapping[str, object]) -> NetworkHardware:
         where = f"nodes.{node_name}"
         _check_owner_name(where, node_name)
         merged = {**defaults, **_read_tagged(where, _table(where, node_table), NODE_FIELDS)}
-        missing = [field for field in NODE_FIELDS if field not in merged]
+        missing = [field for field in NODE_REQUIRED_FIELDS if field not in merged]
         if missing:
             raise ConfigError.at(
                 f"{where}.{missing[0]}",

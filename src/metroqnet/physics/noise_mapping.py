@@ -39,9 +39,10 @@ def write_laser(node: NodeHardware) -> LaserPhase:
 
 
 def pump_laser(node: NodeHardware) -> LaserPhase:
-    """The node's QFC pump laser: the same model with the ``pump_laser_*`` values."""
+    """The node's QFC pump laser: the same model with the ``pump_laser_*`` values; its coherence time is the
+    node's ``laser_coherence_time_ms`` unless the pump's own is given (:attr:`NodeHardware.pump_coherence_time_ms`)."""
     return LaserPhase.from_coherence_time(
-        coherence_time_s=node.pump_laser_coherence_time_ms / MS_PER_S,
+        coherence_time_s=node.pump_coherence_time_ms / MS_PER_S,
         white_linewidth_hz=node.pump_laser_white_linewidth_hz,
         technical_correlation_s=node.pump_laser_technical_correlation_ms / MS_PER_S,
     )

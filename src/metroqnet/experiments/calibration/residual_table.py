@@ -4,7 +4,7 @@ The link's phase error at the write is the loop's residual
 (:mod:`metroqnet.experiments.link_setup`), and the paper's 17° is that residual as
 the additional probe reads it. A loop run takes ~0.2 s: far too slow per likelihood
 call. So the calibration runs the loop once per point of a grid over the prior of
-the one estimated value that drives the loop (e.g. the fibres' acoustic variance),
+the one estimated value that drives the loop (e.g. the lasers' coherence time),
 at every repetition rate the fitted numbers need, and interpolates.
 
 Each grid run is exactly the run :func:`~metroqnet.experiments.link_setup.write_residual_std_rad`
@@ -13,8 +13,9 @@ gives the same σ as every command that applies the calibrated value; the same s
 every grid point (common random numbers) makes the table smooth in the value.
 Between grid points a monotone cubic (PCHIP) in the prior's own scale interpolates;
 :attr:`ResidualTable.interpolation_check_deg` records its error at a point between grid
-points, measured by a loop run there (the calibration reports it, and the difference at
-the MAP).
+points, measured by a loop run there: in the interval and at the loop setting where a curve
+(σ at the write or as the probe reads it) bends most, the larger of the two errors (the
+calibration reports it, and the difference at the MAP).
 
 With no loop-driving prior the table is one run per rate (constants).
 """
@@ -35,8 +36,10 @@ from metroqnet.config.priors import Prior
 from metroqnet.experiments.link_setup import WRITE_RESIDUAL_SEED, WRITE_RESIDUAL_TRIALS, loop_setup
 from metroqnet.experiments.phase_stabilization import residual_phase
 
-#: Grid points over the loop prior's range (uniform in its scale, ends included).
-GRID_POINTS = 9
+#: Grid points over the loop prior's range (uniform in its scale, ends included). The lasers' coherence
+#: time over 0.5-10 ms (log) moves σ at the write from ~55° to ~8° at 2.76 kHz, most of it between 1 and
+#: 3 ms: 13 points (a factor 1.28 apart) keep the interpolation within ~0.1° there (a loop run is ~0.2 s).
+GRID_POINTS = 13
 
 ApplyValues = Callable[[NetworkHardware, Mapping[str, float]], NetworkHardware]
 #: A loop run's setting: (node pair in sorted order, repetition rate in Hz).
@@ -154,14 +157,18 @@ def residual_table(
     if prior is None or grid_points < 2:
         return table
     # The interpolation's error where it is largest for a smooth curve: between the two grid points
-    # where the curve bends most (the largest second difference), at the first rate.
-    setting = settings[0]
-    bend = np.abs(np.diff(probe[setting], 2)) if grid.size > 2 else np.zeros(1)
-    left = int(np.argmax(bend)) if grid.size > 2 else 0
+    # where a curve bends most (the largest second difference, in degrees, over every setting and both curves).
+    setting, left = settings[0], 0
+    if grid.size > 2:
+        bends = {(s, int(np.argmax(b))): float(np.max(b)) for s in settings
+                 for b in (np.abs(np.diff(np.degrees(write[s]), 2)), np.abs(np.diff(probe[s], 2)))}
+        setting, left = max(bends, key=lambda key: (bends[key], key))
     middle = 0.5 * (grid[left] + grid[left + 1])
     point = apply(network, {prior.key: float(prior.from_unit(middle))})
-    _, measured = _run(point, setting)
-    error = float(table.probe_residual_deg(setting, np.array(middle)) - measured)
+    write_run, probe_run = _run(point, setting)
+    errors = (math.degrees(float(table.write_residual_rad(setting, np.array(middle))) - write_run),
+              float(table.probe_residual_deg(setting, np.array(middle))) - probe_run)
+    error = max(errors, key=abs)
     if progress is not None:
         progress(1)
     return dataclasses.replace(table, interpolation_check_deg=error)
