@@ -32,8 +32,12 @@ ALLOWED_IMPORTS: dict[str, frozenset[str] | None] = {
     # analysis must run on a lab's counts: never the simulator, the physics, the experiments or the CLI
     # (config, for the one validation layer and the file reader, simulates nothing).
     "analysis": frozenset({"config", "analysis"}),
+    # The network (switch schedule, requests) drives links and control loops on one SimPy clock.
+    "network": frozenset({"config", "physics", "link", "sampling", "control", "network"}),
     "experiments": None,
-    "cli": frozenset({"", "config", "noise", "physics", "link", "analysis", "sampling", "control", "experiments", "cli"}),
+    "cli": frozenset(
+        {"", "config", "noise", "physics", "link", "analysis", "sampling", "control", "network", "experiments", "cli"}
+    ),
 }
 
 
