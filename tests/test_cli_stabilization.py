@@ -20,6 +20,8 @@ def test_summary_tables_and_figure(tmp_path, capsys):
     # the uniform phase of the unstabilized loop.
     assert summary["shot_noise_limit_deg"] < summary["residual_std_deg_measured"] < summary["unstabilized_std_deg"]
     assert summary["unstabilized_std_deg"] > 90.0
+    # The paper's figure comes from the preset's [published] section (Fig. 2b: 17°, ±1° stated there).
+    assert summary["published_residual_std_deg"] == {"value": 17.0, "error": 1.0}
     for name in ("fig2b_phase_histogram.csv", "fig2b_visibility_vs_phase.csv", "fig2_sigma_vs_photons.csv",
                  "fig2c_visibility_vs_frequency.csv", "fig2d_drift_tracking.csv", "summary.json"):
         assert (tmp_path / name).is_file(), name

@@ -53,6 +53,13 @@ class Fig2:
     setup: StabilizationSetup
     seed: dict[str, object]
 
+    def _published_residual(self) -> dict[str, float | None] | None:
+        """The paper's σ as the additional probe reads it, from the network's [published] section (None if absent)."""
+        published = self.setup.network.published
+        experiment = None if published is None else published.experiments.get(self.setup.experiment)
+        value = None if experiment is None else experiment.residual_phase_std_deg
+        return None if value is None else {"value": value.value, "error": value.error}
+
     def summary(self) -> dict[str, object]:
         drift = self.tracking.drift_hz
         return {
@@ -66,6 +73,7 @@ class Fig2:
             "tracking_hours": float(self.tracking.time_h[-1]),
             "drift_peak_to_peak_khz": float(drift.max() - drift.min()) / HZ_PER_KHZ,
             "max_abs_residual_khz": self.tracking.max_abs_residual_hz() / HZ_PER_KHZ,
+            "published_residual_std_deg": self._published_residual(),
             "trials_per_point": self.stabilized.trials,
             "seed": self.seed,
             "network": self.setup.network.name,
