@@ -9,12 +9,10 @@ The method is fdlibm's (Sun Microsystems, 1993; the FreeBSD libm kernels ``k_sin
 and ``k_cos.c`` and the medium case of ``e_rem_pio2.c``): x = n·π/2 + (y₀ + y₁) with π/2
 in three parts (Cody–Waite, good to ~118 bits for |n| < 2²⁰), then the minimax
 polynomials on [−π/4, π/4]; the quadrant n picks ±sin or ±cos by multiplying with 0
-and ±1, which is exact, so there is no branch to mispredict. :func:`cos` and :func:`sin`
-hold for |x| < ``LARGE``; :func:`cos_into` and :func:`sin_into` fill arrays and hand
-larger values to the C library in a second pass (a call inside the first loop would
-stop its vectorization). :func:`sincos` and :func:`sincos_into` give both from one
-reduction, bit for bit the values of :func:`sin` and :func:`cos` (both kernels are
-evaluated either way; only the selection differs).
+and ±1, which is exact, so there is no branch to mispredict. :func:`sincos` gives both
+from one reduction for |x| < ``LARGE``; :func:`sincos_into` fills arrays and hands larger
+values to the C library in a second pass (a call inside the first loop would stop its
+vectorization).
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ import math
 
 import numba
 
-__all__ = ["LARGE", "cos", "cos_into", "sin", "sin_into", "sincos", "sincos_into"]
+__all__ = ["LARGE", "sincos", "sincos_into"]
 
 #: Beyond this |x| the reduction hands over to the C library.
 LARGE = 1.0e5
@@ -68,24 +66,6 @@ def _cos_kernel(x, y):
 
 
 @numba.njit(inline="always", cache=True)
-def cos(x):
-    """cos x for |x| < ``LARGE`` (module docstring)."""
-    n, y0, y1 = _reduce(x)
-    odd = float(n & 1)
-    sign = 1.0 - 2.0 * float(((n + 1) >> 1) & 1)  # quadrants 1 and 2
-    return sign * (_cos_kernel(y0, y1) * (1.0 - odd) + _sin_kernel(y0, y1) * odd)
-
-
-@numba.njit(inline="always", cache=True)
-def sin(x):
-    """sin x for |x| < ``LARGE`` (module docstring)."""
-    n, y0, y1 = _reduce(x)
-    odd = float(n & 1)
-    sign = 1.0 - 2.0 * float((n >> 1) & 1)  # quadrants 2 and 3
-    return sign * (_sin_kernel(y0, y1) * (1.0 - odd) + _cos_kernel(y0, y1) * odd)
-
-
-@numba.njit(inline="always", cache=True)
 def sincos(x):
     """(sin x, cos x) for |x| < ``LARGE``: the values of :func:`sin` and :func:`cos` from one reduction."""
     n, y0, y1 = _reduce(x)
@@ -95,26 +75,6 @@ def sincos(x):
     sin_sign = 1.0 - 2.0 * float((n >> 1) & 1)
     cos_sign = 1.0 - 2.0 * float(((n + 1) >> 1) & 1)
     return sin_sign * (k_sin * even + k_cos * odd), cos_sign * (k_cos * even + k_sin * odd)
-
-
-@numba.njit(cache=True)
-def cos_into(x, out):
-    """out[k] = cos x[k] for the first ``out.size`` values of ``x``."""
-    for k in range(out.size):
-        out[k] = cos(x[k])
-    for k in range(out.size):
-        if not abs(x[k]) < LARGE:
-            out[k] = math.cos(x[k])
-
-
-@numba.njit(cache=True)
-def sin_into(x, out):
-    """out[k] = sin x[k] for the first ``out.size`` values of ``x``."""
-    for k in range(out.size):
-        out[k] = sin(x[k])
-    for k in range(out.size):
-        if not abs(x[k]) < LARGE:
-            out[k] = math.sin(x[k])
 
 
 @numba.njit(cache=True)
