@@ -17,6 +17,7 @@ from pathlib import Path
 from metroqnet.cli.arguments import basis_weights, duration_s, positive_number, seed_value, whole_number
 from metroqnet.cli.link_sources import add_link_source_arguments, add_network_arguments, link_parameters_from_args
 from metroqnet.cli.link_sources import network_from_args
+from metroqnet.cli.network_command import add_network_command
 from metroqnet.cli.progress import done_total, progress_bar
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.files import check_output_file, check_output_folder
@@ -438,6 +439,8 @@ def build_parser() -> argparse.ArgumentParser:
     stabilization.add_argument("--overwrite", action="store_true", help="write into a folder that holds files")
     stabilization.add_argument("--json", action="store_true", help="print the summary as JSON")
     stabilization.set_defaults(handler=_command_stabilization)
+
+    add_network_command(commands, command)
     return parser
 
 

@@ -1,0 +1,136 @@
+"""``metroqnet network``: the server switching node pairs for hours, every link's rate and figures."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from metroqnet.cli.arguments import positive_number, seed_value
+from metroqnet.cli.link_sources import add_network_arguments, network_from_args
+from metroqnet.cli.progress import progress_bar
+from metroqnet.config.errors import ConfigError
+from metroqnet.config.files import check_output_folder, prepare_output_folder, write_text_file
+
+#: Switch policies the command offers (``requests`` needs a queue, which the library takes).
+CLI_POLICIES = ("qrng", "round-robin")
+#: Figures the table shows per link and sign.
+TABLE_FIGURES = ("concurrence", "atomic_concurrence", "fidelity")
+
+
+def add_network_command(commands, command) -> None:
+    """Register the ``network`` subcommand on the CLI's subparsers (``command(name, **options)`` makes one)."""
+    from metroqnet.experiments.network_run import MAX_NETWORK_HOURS
+
+    network = command("network", help="the server switching node pairs in timeslots: each link's rate and figures "
+                      "(the paper's concurrent generation, Table 1)",
+                      description="Run the preset's network: the server's switch gives each timeslot to one node pair "
+                      "(QRNG or round robin), the phase loop runs every trial, each link's trials in its slots are "
+                      "sampled and analysed. Prints per link its slots, trials, heralds, rate beside the fixed link's "
+                      "and the schedule's prediction, and C, C~, F per herald sign with standard errors.")
+    add_network_arguments(network, preset_default="hefei2024")
+    network.add_argument("--hours", default="1", help=f"hours of operation (default 1; at most {MAX_NETWORK_HOURS:g})")
+    network.add_argument("--seed", default="2024", help="seed, an integer >= 0 (default 2024)")
+    network.add_argument("--policy", default="qrng", help=f"switch policy: {', '.join(CLI_POLICIES)} (default qrng)")
+    network.add_argument("--experiment", help="the link experiment whose storage time and rate the links run at "
+                         "(default: the preset's first link experiment, storage_5us for hefei2024: delayed choice)")
+    network.add_argument("--out", type=Path, help="folder for network.json, schedule.csv and counts.csv")
+    network.add_argument("--overwrite", action="store_true", help="write into a folder that holds files")
+    network.add_argument("--json", action="store_true", help="print one JSON object (links keyed by name)")
+    network.set_defaults(handler=command_network)
+
+
+def _experiment(network, name: str | None) -> str:
+    if name is not None:
+        try:
+            declared = network.experiment(name)
+        except ConfigError as error:
+            raise error.renamed("--experiment") from None
+        if declared.kind != "link":
+            raise ConfigError.at("--experiment", f"{name!r} is a {declared.kind!r} experiment; give a link experiment "
+                                 f"({', '.join(e.name for e in network.experiments_of_kind('link')) or 'none'})")
+        return name
+    declared = network.experiments_of_kind("link")
+    if not declared:
+        raise ConfigError.at("--experiment", f"network {network.name!r} declares no link experiment; declare one "
+                             "(its storage time and repetition rate)")
+    return declared[0].name
+
+
+def command_network(args: argparse.Namespace) -> int:
+    from metroqnet.experiments.network_run import MAX_NETWORK_HOURS, run_network
+
+    network = network_from_args(args)
+    hours = positive_number(args.hours, option="--hours", high=MAX_NETWORK_HOURS)
+    seed = seed_value(args.seed)
+    if args.policy not in CLI_POLICIES:
+        raise ConfigError.at("--policy", f"{args.policy!r} is not a policy; allowed: {', '.join(CLI_POLICIES)}")
+    experiment = _experiment(network, args.experiment)
+    if args.out is not None:
+        check_output_folder(args.out, overwrite=args.overwrite)  # before the run, not after it
+    rate = network.experiment(experiment).repetition_rate_hz
+    with progress_bar("network", total=round(hours * 3600 * rate)) as advance:
+        run = run_network(network, hours=hours, seed=seed, experiment=experiment, policy=args.policy,
+                          progress=advance)
+    document = run.as_dict()
+    if args.out is not None:
+        written = write_network_run(run, args.out, overwrite=args.overwrite)
+        print(f"metroqnet network: wrote {', '.join(str(path) for path in written)}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(document, indent=2, allow_nan=False))
+    else:
+        print(format_network_run(document))
+    return 0
+
+
+def write_network_run(run, directory: Path, *, overwrite: bool) -> list[Path]:
+    """network.json (the --json object), schedule.csv (slot, start_s, link) and counts.csv (every link)."""
+    from metroqnet.analysis.count_files import write_count_file
+
+    folder = prepare_output_folder(directory, overwrite=overwrite)
+    written = [write_text_file(folder / "network.json", json.dumps(run.as_dict(), indent=2, allow_nan=False) + "\n",
+                               what="--out")]
+    labels = ["-".join(pair) for pair in run.schedule.pairs]
+    rows = ["slot,start_s,link"]
+    for slot, (start_ns, pair) in enumerate(zip(run.schedule.start_ns, run.schedule.pair)):
+        rows.append(f"{slot},{start_ns / 1e9:.9f},{labels[pair] if pair >= 0 else 'idle'}")
+    written.append(write_text_file(folder / "schedule.csv", "\n".join(rows) + "\n", what="--out"))
+    records = {label: link.record for label, link in run.links.items() if link.trials}
+    if records:
+        write_count_file(folder / "counts.csv", records)
+        written.append(folder / "counts.csv")
+    return written
+
+
+def _value(figures: dict[str, object], name: str) -> str:
+    value, error = figures.get(name), figures.get(f"{name}_stderr")
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{value:.3f} ± {error:.3f}" if error is not None else f"{value:.3f}"
+
+
+def format_network_run(document: dict[str, object]) -> str:
+    """The run as a text table: per link its share of the switch, rates and figures beside the fixed link's."""
+    lines = [
+        f"{document['network']}: {document['hours']:g} h of {document['policy']} switching, "
+        f"{document['slots']} slots of {document['timeslot_s']:g} s ({document['idle_slots']} idle), "
+        f"{document['trials_per_slot']} trials per slot, experiment {document['experiment']}",
+        "",
+        f"{'link':<16}{'slots':>7}{'trials':>12}{'heralds':>9}  {'rate (Hz)':<17}{'schedule (Hz)':>14}"
+        f"{'fixed link (Hz)':>17}",
+    ]
+    links = document["links"]
+    for label, link in links.items():
+        rate = f"{link['rate_hz']:.4f} ± {link['rate_hz_stderr']:.4f}"
+        lines.append(f"{label:<16}{link['slots']:>7}{link['trials']:>12}{link['heralds']:>9}  {rate:<17}"
+                     f"{link['schedule_rate_hz']:>14.4f}{link['fixed_link_rate_hz']:>17.4f}")
+    lines += ["", f"{'link':<16}{'sign':<6}" + "".join(f"{name:>28}" for name in ("C", "C~", "F")) + "   (fixed link)"]
+    for label, link in links.items():
+        for sign in ("plus", "minus"):
+            figures, fixed = link[sign], link["fixed_link"][sign]
+            shown = "".join(f"{_value(figures, name):>28}" for name in TABLE_FIGURES)
+            exact = ", ".join(_value(fixed, name) for name in TABLE_FIGURES)
+            lines.append(f"{label:<16}{sign:<6}{shown}   ({exact})")
+    return "\n".join(lines)
