@@ -133,3 +133,25 @@ def test_cli_network_out_writes_the_run_and_refuses_a_full_folder(tmp_path, caps
     assert main(["network", "--hours", "0.2", "--seed", "7", "--out", str(folder)]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert main(["analyze", str(folder / "counts.csv"), "--link", "alice-bob", "--json"]) == 0
+
+
+def test_a_request_queue_is_served_in_order_then_the_switch_idles(capsys):
+    argv = ["network", "--policy", "requests", "--requests", "alice-bob,charlie-bob,alice-bob", "--hours", "0.01",
+            "--seed", "1", "--json"]
+    assert main(argv) == 0
+    document = json.loads(capsys.readouterr().out)
+    # 0.01 h = 36 s: 7 slots of 5.8 s; three requests, then four idle slots; the pair never asked for is absent
+    assert document["slots"] == 7 and document["idle_slots"] == 4
+    assert {label: link["slots"] for label, link in document["links"].items()} == {"alice-bob": 2, "bob-charlie": 1}
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--policy", "requests"], "missing"),
+    (["--requests", "alice-bob"], "needs --policy requests"),
+    (["--policy", "requests", "--requests", "alice-dave"], "'alice-dave' is not a link"),
+    (["--policy", "requests", "--requests", "alice-alice"], "'alice-alice' is not a link"),
+])
+def test_a_bad_request_queue_is_refused_in_one_line(capsys, argv, message):
+    assert main(["network", *argv]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "--requests" in error and message in error

@@ -14,8 +14,8 @@ from metroqnet.cli.progress import progress_bar
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.files import check_output_folder, prepare_output_folder, write_text_file
 
-#: Switch policies the command offers (``requests`` needs a queue, which the library takes).
-CLI_POLICIES = ("qrng", "round-robin")
+#: Switch policies the command offers (``requests`` serves the queue given by ``--requests``).
+CLI_POLICIES = ("qrng", "round-robin", "requests")
 #: Figures the table shows per link and sign.
 TABLE_FIGURES = ("concurrence", "atomic_concurrence", "fidelity")
 
@@ -34,6 +34,8 @@ def add_network_command(commands, command) -> None:
     network.add_argument("--hours", default="1", help=f"hours of operation (default 1; at most {MAX_NETWORK_HOURS:g})")
     network.add_argument("--seed", default="2024", help="seed, an integer >= 0 (default 2024)")
     network.add_argument("--policy", default="qrng", help=f"switch policy: {', '.join(CLI_POLICIES)} (default qrng)")
+    network.add_argument("--requests", help="with --policy requests: the queue of links, comma separated, served one "
+                         "slot each in order, then idle (e.g. alice-bob,bob-charlie,alice-bob)")
     network.add_argument("--experiment", help="the link experiment whose storage time and rate the links run at "
                          "(default: the preset's first link experiment, storage_5us for hefei2024: delayed choice)")
     network.add_argument("--out", type=Path, help="folder for network.json, schedule.csv and counts.csv")
@@ -59,6 +61,34 @@ def _experiment(network, name: str | None) -> str:
     return declared[0].name
 
 
+def _requests(network, text: str | None, policy: str) -> list[tuple[str, str]]:
+    """The --requests queue as node pairs; each item a link name ``x-y`` of two nodes of the server."""
+    from metroqnet.experiments.network_run import link_label, server_nodes
+
+    if text is None:
+        if policy == "requests":
+            raise ConfigError.at("--requests", "missing: --policy requests serves a queue; give e.g. "
+                                 "--requests alice-bob,bob-charlie")
+        return []
+    if policy != "requests":
+        raise ConfigError.at("--requests", f"given with --policy {policy}; a request queue needs --policy requests")
+    nodes = server_nodes(network)
+    links = {}
+    for first in nodes:
+        for second in nodes:
+            if first != second:
+                links[link_label((first, second))] = (first, second)
+    queue = []
+    for item in text.split(","):
+        name = item.strip()
+        if name not in links:
+            shown = ", ".join(sorted(links)[:6]) + (", ..." if len(links) > 6 else "")
+            raise ConfigError.at("--requests", f"{name!r} is not a link of two of the server's nodes; allowed: "
+                                 f"x-y of {', '.join(nodes)} (e.g. {shown})")
+        queue.append(links[name])
+    return queue
+
+
 def command_network(args: argparse.Namespace) -> int:
     from metroqnet.experiments.network_run import MAX_NETWORK_HOURS, run_network
 
@@ -68,12 +98,13 @@ def command_network(args: argparse.Namespace) -> int:
     if args.policy not in CLI_POLICIES:
         raise ConfigError.at("--policy", f"{args.policy!r} is not a policy; allowed: {', '.join(CLI_POLICIES)}")
     experiment = _experiment(network, args.experiment)
+    requests = _requests(network, args.requests, args.policy)
     if args.out is not None:
         check_output_folder(args.out, overwrite=args.overwrite)  # before the run, not after it
     rate = network.experiment(experiment).repetition_rate_hz
     with progress_bar("network", total=round(hours * 3600 * rate)) as advance:
         run = run_network(network, hours=hours, seed=seed, experiment=experiment, policy=args.policy,
-                          progress=advance)
+                          requests=requests, progress=advance)
     document = run.as_dict()
     if args.out is not None:
         written = write_network_run(run, args.out, overwrite=args.overwrite)
@@ -119,13 +150,14 @@ def format_network_run(document: dict[str, object]) -> str:
         f"{document['trials_per_slot']} trials per slot, experiment {document['experiment']}",
         "",
         f"{'link':<16}{'slots':>7}{'trials':>12}{'heralds':>9}  {'rate (Hz)':<17}{'schedule (Hz)':>14}"
-        f"{'fixed link (Hz)':>17}",
+        f"{'fixed link (Hz)':>17}  read-out",
     ]
     links = document["links"]
     for label, link in links.items():
         rate = f"{link['rate_hz']:.4f} ± {link['rate_hz_stderr']:.4f}"
         lines.append(f"{label:<16}{link['slots']:>7}{link['trials']:>12}{link['heralds']:>9}  {rate:<17}"
-                     f"{link['schedule_rate_hz']:>14.4f}{link['fixed_link_rate_hz']:>17.4f}")
+                     f"{link['schedule_rate_hz']:>14.4f}{link['fixed_link_rate_hz']:>17.4f}  {link['readout_mode']} "
+                     f"({link['storage_us']:g} µs; round trip {link['required_storage_us']:g} µs)")
     lines += ["", f"{'link':<16}{'sign':<6}" + "".join(f"{name:>28}" for name in ("C", "C~", "F")) + "   (fixed link)"]
     for label, link in links.items():
         for sign in ("plus", "minus"):

@@ -17,6 +17,11 @@ What this module does, per run:
    herald skipping (the trials of one slot, and of all the pair's slots, are independent and
    identically distributed given the link parameters, so one bulk run is equal in law to a run
    per slot); each herald's trial index gives its slot, so the heralds per slot are kept.
+   A pair the switch never connects in the run (a short run, a large star) is not reported.
+
+Each link also reports its read-out mode: ``delayed-choice`` when the storage is shorter than
+the longer of its two nodes' round trips to the server (the herald cannot be known at both nodes
+before the read), else ``after-herald`` (:mod:`metroqnet.physics.trial_timing`).
 
 ``trials_per_slot`` is ``floor(timeslot_s × repetition_rate_hz)`` (16,008 at 5.8 s and 2.76 kHz).
 A link's rate in network operation is its heralds over the run's duration (all slots,
@@ -51,7 +56,8 @@ from metroqnet.experiments.link_setup import (
 from metroqnet.experiments.phase_stabilization import check_trials
 from metroqnet.link.evaluate import LinkResult, evaluate_link
 from metroqnet.network.schedule import ScheduleResult, SwitchSchedule, run_schedule
-from metroqnet.physics.mapping import link_parameters
+from metroqnet.physics.mapping import link_parameters, round_trip_us
+from metroqnet.physics.trial_timing import AFTER_HERALD, DELAYED_CHOICE
 from metroqnet.sampling.link_sampler import LinkSampler
 
 #: Spawn keys of the run's streams under its seed.
@@ -106,6 +112,13 @@ class LinkInNetwork:
     fixed_link: LinkResult
     duration_s: float
     run_trials: int
+    storage_us: float
+    required_storage_us: float
+
+    @property
+    def readout_mode(self) -> str:
+        """``delayed-choice`` (read before the herald can be back at both nodes) or ``after-herald``."""
+        return DELAYED_CHOICE if self.storage_us < self.required_storage_us else AFTER_HERALD
 
     @property
     def label(self) -> str:
@@ -154,6 +167,9 @@ class LinkInNetwork:
             "minus": analysis["minus"],
             "fixed_link": {sign: fixed[sign] for sign in ("plus", "minus")},
             "phase_noise_std_deg": math.degrees(self.params.phase_noise_std_rad),
+            "storage_us": self.storage_us,
+            "required_storage_us": self.required_storage_us,
+            "readout_mode": self.readout_mode,
             "notes": analysis["notes"],
             "strong_id": analysis["strong_id"],
             "runs": analysis["runs"],
@@ -255,8 +271,8 @@ def run_network(
     links: dict[str, LinkInNetwork] = {}
     for index, pair in enumerate(schedule.pairs):
         slots = np.flatnonzero(schedule.pair == index)
-        if slots.size == 0 and policy == "requests":
-            continue  # a pair nobody asked for: no link to report
+        if slots.size == 0:
+            continue  # a pair the switch never connected in this run: no link to report
         params = network_link_parameters(network, pair, experiment=experiment, residual_trials=residual_trials)
         label = link_label(pair)
         sampler = LinkSampler(params, link=label)
@@ -271,7 +287,8 @@ def run_network(
         links[label] = LinkInNetwork(
             pair=pair, params=params, slots=int(slots.size), trials=trials, heralds_per_slot=heralds_per_slot,
             record=record, analysis=analysis, fixed_link=evaluate_link(params),
-            duration_s=schedule.duration_s, run_trials=run_trials,
+            duration_s=schedule.duration_s, run_trials=run_trials, storage_us=float(declared.storage_us),
+            required_storage_us=max(round_trip_us(network.nodes[name]) for name in pair),
         )
         if progress is not None:
             progress(trials)
