@@ -155,3 +155,23 @@ def test_a_bad_request_queue_is_refused_in_one_line(capsys, argv, message):
     assert main(["network", *argv]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "--requests" in error and message in error
+
+
+def test_cli_theta_scan_at_charlie_leaves_alice_bob_flat_and_writes_its_files(tmp_path, capsys):
+    folder = tmp_path / "scan"
+    argv = ["network", "--hours", "0.1", "--seed", "3", "--theta-scan", "--theta-trials", "2e6", "--json",
+            "--out", str(folder)]
+    assert main(argv) == 0
+    scan = json.loads(capsys.readouterr().out)["theta_scan"]
+    assert scan["node"] == "charlie" and len(scan["thetas_rad"]) == 13
+    # exact: a phase at Charlie cannot reach the Alice-Bob state (docs/theta_scan.md); the others oscillate
+    flat = scan["links"]["alice-bob"]["plus"]["xx_exact"]
+    assert max(flat) - min(flat) < 1e-12
+    swing = scan["links"]["alice-charlie"]["plus"]["xx_exact"]
+    assert max(swing) - min(swing) > 0.5
+    assert {"theta_scan.csv", "theta_scan.json", "network.json"} <= {path.name for path in folder.iterdir()}
+
+
+def test_cli_theta_scan_refuses_an_unknown_node(capsys):
+    assert main(["network", "--theta-scan", "--theta-node", "dave"]) == 2
+    assert "--theta-node" in capsys.readouterr().err

@@ -8,14 +8,19 @@ import math
 import sys
 from pathlib import Path
 
-from metroqnet.cli.arguments import positive_number, seed_value
+from metroqnet.cli.arguments import positive_number, seed_value, whole_number
 from metroqnet.cli.link_sources import add_network_arguments, network_from_args
 from metroqnet.cli.progress import progress_bar
 from metroqnet.config.errors import ConfigError
+from metroqnet.config.seeds import child
 from metroqnet.config.files import check_output_folder, prepare_output_folder, write_text_file
 
 #: Switch policies the command offers (``requests`` serves the queue given by ``--requests``).
 CLI_POLICIES = ("qrng", "round-robin", "requests")
+#: The scan's angles: 0 to 2π in steps of π/6 (13 points, both ends).
+THETA_SCAN_RAD = tuple(k * math.pi / 6 for k in range(13))
+#: The scan's stream under the command's seed (the network run takes streams 0 and 1).
+THETA_STREAM = 2
 #: Figures the table shows per link and sign.
 TABLE_FIGURES = ("concurrence", "atomic_concurrence", "fidelity")
 
@@ -38,6 +43,13 @@ def add_network_command(commands, command) -> None:
                          "slot each in order, then idle (e.g. alice-bob,bob-charlie,alice-bob)")
     network.add_argument("--experiment", help="the link experiment whose storage time and rate the links run at "
                          "(default: the preset's first link experiment, storage_5us for hefei2024: delayed choice)")
+    network.add_argument("--theta-scan", action="store_true", help="also scan a phase theta applied at one node "
+                         "(--theta-node, default charlie) and give <XX> of every link against it (Fig. 4a,b): exact, "
+                         "and sampled with --theta-trials trials per point")
+    network.add_argument("--theta-node", default="charlie", help="the node whose local phase the scan sets "
+                         "(default charlie)")
+    network.add_argument("--theta-trials", default="1e8", help="trials per link and angle of the scan, all measured "
+                         "in X (default 1e8)")
     network.add_argument("--out", type=Path, help="folder for network.json, schedule.csv and counts.csv")
     network.add_argument("--overwrite", action="store_true", help="write into a folder that holds files")
     network.add_argument("--json", action="store_true", help="print one JSON object (links keyed by name)")
@@ -99,6 +111,12 @@ def command_network(args: argparse.Namespace) -> int:
         raise ConfigError.at("--policy", f"{args.policy!r} is not a policy; allowed: {', '.join(CLI_POLICIES)}")
     experiment = _experiment(network, args.experiment)
     requests = _requests(network, args.requests, args.policy)
+    theta_trials = whole_number(args.theta_trials, option="--theta-trials", low=1)
+    if args.theta_scan:
+        try:
+            network.node(args.theta_node, field_name="--theta-node")
+        except ConfigError as error:
+            raise error.renamed("--theta-node") from None
     if args.out is not None:
         check_output_folder(args.out, overwrite=args.overwrite)  # before the run, not after it
     rate = network.experiment(experiment).repetition_rate_hz
@@ -106,13 +124,31 @@ def command_network(args: argparse.Namespace) -> int:
         run = run_network(network, hours=hours, seed=seed, experiment=experiment, policy=args.policy,
                           requests=requests, progress=advance)
     document = run.as_dict()
+    scan = None
+    if args.theta_scan:
+        from metroqnet.experiments.theta_scan import theta_scan
+
+        scan = theta_scan(network, node=args.theta_node, thetas_rad=THETA_SCAN_RAD, experiment=experiment,
+                          trials_per_point=theta_trials, seed=child(seed, THETA_STREAM),
+                          pairs=[link.pair for link in run.links.values()])
+        document["theta_scan"] = scan.as_dict()
     if args.out is not None:
         written = write_network_run(run, args.out, overwrite=args.overwrite)
+        if scan is not None:
+            from metroqnet.experiments.theta_scan import write_theta_scan
+
+            scan_files, notes = write_theta_scan(scan, args.out, overwrite=True)
+            written += scan_files
+            for note in notes:
+                print(f"metroqnet network: {note}", file=sys.stderr)
         print(f"metroqnet network: wrote {', '.join(str(path) for path in written)}", file=sys.stderr)
     if args.json:
         print(json.dumps(document, indent=2, allow_nan=False))
     else:
         print(format_network_run(document))
+        if scan is not None:
+            print()
+            print(format_theta_scan(document["theta_scan"]))
     return 0
 
 
@@ -165,4 +201,38 @@ def format_network_run(document: dict[str, object]) -> str:
             shown = "".join(f"{_value(figures, name):>28}" for name in TABLE_FIGURES)
             exact = ", ".join(_value(fixed, name) for name in TABLE_FIGURES)
             lines.append(f"{label:<16}{sign:<6}{shown}   ({exact})")
+    return "\n".join(lines)
+
+
+def format_theta_scan(scan: dict[str, object]) -> str:
+    """The θ scan: each link's fitted amplitude and phase per sign, and the two node links' phase difference."""
+    lines = [f"<XX> against a phase theta at {scan['node']} ({len(scan['thetas_rad'])} angles, 0 to 2 pi; "
+             f"{scan['trials_per_point']:.3g} trials per point): fit a cos(theta) + b sin(theta) + c"]
+    for label, link in scan["links"].items():
+        for sign in ("plus", "minus"):
+            parts = []
+            for kind in ("exact", "sampled"):
+                fit = link[sign].get(f"fit_{kind}")
+                if fit is None:
+                    continue
+                amplitude = f"{fit['amplitude']:.3f}"
+                if fit.get("amplitude_stderr") is not None:
+                    amplitude += f" ± {fit['amplitude_stderr']:.3f}"
+                if fit.get("phase_rad") is None:
+                    phase = "no phase (flat)"
+                else:
+                    phase = f"phase {math.degrees(fit['phase_rad']):.1f}"
+                    if fit.get("phase_stderr_rad") is not None:
+                        phase += f" ± {math.degrees(fit['phase_stderr_rad']):.1f}"
+                    phase += " deg"
+                parts.append(f"{kind}: amplitude {amplitude}, {phase}")
+            lines.append(f"  {label:<16}{sign:<6} " + "; ".join(parts or ["no fit"]))
+    difference = scan.get("phase_difference")
+    if difference is not None:
+        first, second = difference["links"]
+        for kind in ("exact_rad", "sampled_rad"):
+            for sign, value in (difference.get(kind) or {}).items():
+                shown = "undefined" if value is None else f"{math.degrees(value):.1f} deg"
+                lines.append(f"  {first} - {second} phase difference ({kind[:-4]}, {sign}): {shown} "
+                             "(the paper: 90 deg; docs/theta_scan.md)")
     return "\n".join(lines)

@@ -22,6 +22,7 @@ from metroqnet.config.link_parameters import LinkParameters
 from metroqnet.config.seeds import Seed, child, seed_sequence
 from metroqnet.config.validation import Count, check
 from metroqnet.sampling.link_sampler import LinkSampler
+from metroqnet.sampling.phase_processes import PhaseProcess
 
 #: Child streams of a simulation's seed: the run itself and the background run.
 RUN_STREAM = 0
@@ -80,16 +81,20 @@ def simulate_link(
     events: bool = False,
     background_trials: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    phase_process: PhaseProcess | None = None,
 ) -> LinkSimulation:
     """Sample ``trials`` trials of the link and analyse them.
 
+    ``phase_process`` replaces the default per-trial phase error (Gaussian of the
+    parameters' ``phase_noise_std_rad``), e.g. an
+    :class:`~metroqnet.sampling.phase_processes.OffsetPhase` for a local phase θ.
     With ``background_trials`` also a run of the same link with the write pulses off
     (only dark counts and conversion noise herald), on its own child stream of
     ``seed``, for the fraction of heralds from noise and the server SNR.
     """
     seed = seed_sequence(seed)
     background_trials = check("background_trials", background_trials, Count)
-    sampler = LinkSampler(params, basis_weights=basis_weights, link=link)
+    sampler = LinkSampler(params, phase_process=phase_process, basis_weights=basis_weights, link=link)
     time_tags = None
     if events:
         time_tags = sampler.sample_events(trials, seed=child(seed, RUN_STREAM), progress=progress)

@@ -117,13 +117,18 @@ def stacked_figures(tables: np.ndarray, *, read_efficiency_x: np.ndarray, read_e
 
 
 def evaluate_arrays(
-    points: LinkPoints, *, tolerance: float = DEFAULT_TOLERANCE, where: str = BATCH_INPUT
+    points: LinkPoints,
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    where: str = BATCH_INPUT,
+    phase_offset_rad: np.ndarray | None = None,
 ) -> dict[str, object]:
     """The exact engine and the estimators over every point: herald probabilities, noise fraction, figures, cutoffs.
 
-    ``where`` names the input in refusals (``points[i]`` for a batch).
+    ``where`` names the input in refusals (``points[i]`` for a batch); ``phase_offset_rad`` is
+    the mean of each point's phase error (:func:`~metroqnet.link.fock_engine.joint_table_arrays`).
     """
-    tables, cutoffs = joint_table_arrays(points, tolerance=tolerance, where=where)
+    tables, cutoffs = joint_table_arrays(points, tolerance=tolerance, where=where, phase_offset_rad=phase_offset_rad)
     values = points.values
     z = BASES.index("Z")
     plus, minus = (tables[:, s, z].sum(axis=(-2, -1)) for s in range(len(HERALD_SIGNS)))

@@ -186,16 +186,41 @@ def _require_finite(values: np.ndarray, points: LinkPoints, indices: np.ndarray,
 
 
 def joint_table_arrays(
-    points: LinkPoints, *, tolerance: float = DEFAULT_TOLERANCE, where: str = BATCH_INPUT
+    points: LinkPoints,
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    where: str = BATCH_INPUT,
+    phase_offset_rad: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Phase-averaged joint tables of every point, ``tables[point, sign, basis, a, b]``, and each point's cutoff."""
+    """Phase-averaged joint tables of every point, ``tables[point, sign, basis, a, b]``, and each point's cutoff.
+
+    ``phase_offset_rad`` (one finite value per point, or None for 0) is the mean of each
+    point's Gaussian phase error δ (:func:`~metroqnet.link.fock_orders.phase_averaged_tables`).
+    """
+    offsets = None if phase_offset_rad is None else phase_offsets(phase_offset_rad, len(points))
     tables = np.empty((len(points), len(HERALD_SIGNS), len(BASES), 4, 4))
     cutoffs = np.empty(len(points), dtype=np.int64)
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below, not warned about
         for cutoff, indices, values in _chunks(points, tolerance, where):
-            tables[indices] = _require_finite(phase_averaged_tables(values, cutoff), points, indices, where)
+            offset = None if offsets is None else offsets[indices]
+            tables[indices] = _require_finite(
+                phase_averaged_tables(values, cutoff, phase_offset_rad=offset), points, indices, where
+            )
             cutoffs[indices] = cutoff
     return tables, cutoffs
+
+
+def phase_offsets(phase_offset_rad: object, points: int) -> np.ndarray:
+    """``phase_offset_rad`` as one finite float per point (a scalar is every point's), or a refusal naming it."""
+    try:
+        offsets = np.broadcast_to(np.asarray(phase_offset_rad, dtype=float), (points,))
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"phase_offset_rad: {phase_offset_rad!r} must be a number or one number per point ({points})"
+        ) from None
+    if not np.all(np.isfinite(offsets)):
+        raise ConfigError(f"phase_offset_rad: {phase_offset_rad!r} must be finite")
+    return offsets
 
 
 def joint_tables(params: LinkParameters, *, tolerance: float = DEFAULT_TOLERANCE) -> JointTables:

@@ -83,17 +83,26 @@ def order_resolved_tables(values: dict[str, np.ndarray], cutoff: int) -> np.ndar
     return out
 
 
-def phase_averaged_tables(values: dict[str, np.ndarray], cutoff: int) -> np.ndarray:
-    """Joint tables ``[point, sign, basis, a, b]`` averaged over δ ~ N(0, σ²), σ = ``phase_noise_std_rad``.
+def phase_averaged_tables(
+    values: dict[str, np.ndarray], cutoff: int, *, phase_offset_rad: np.ndarray | None = None
+) -> np.ndarray:
+    """Joint tables ``[point, sign, basis, a, b]`` averaged over δ ~ N(θ, σ²), σ = ``phase_noise_std_rad``.
 
     The sum of :func:`order_resolved_tables` with order k weighted by exp(-σ²k²/2),
-    taken inside one matrix product per point and sign.
+    taken inside one matrix product per point and sign. ``phase_offset_rad`` (one θ per
+    point; None: θ = 0, no extra operation) is a deterministic mean
+    of δ, e.g. a local phase set at one node: the average of e^{ikδ} is e^{ikθ} e^{-σ²k²/2},
+    and since the coefficients of k and -k are equal and real, order k is weighted by
+    cos(kθ) e^{-σ²k²/2} (exact; docs/theta_scan.md).
     """
     zero, first_side, second_side, keep = _order_factors(values, cutoff)
     points, signs, _, orders, size = first_side.shape
-    order = np.square(np.arange(-cutoff, cutoff + 1, dtype=float))
+    k = np.arange(-cutoff, cutoff + 1, dtype=float)
+    order = np.square(k)
     with np.errstate(over="ignore", invalid="ignore"):  # a phase noise of 1e200 rad: every coherence is gone
         weights = np.exp(-0.5 * np.square(values["phase_noise_std_rad"])[:, None] * order)
+    if phase_offset_rad is not None:
+        weights = weights * np.cos(np.multiply.outer(np.asarray(phase_offset_rad, dtype=float), k))
     weights[:, cutoff] = 0.0  # order 0 comes from `zero`
     weighted = (first_side * weights[:, None, None, :, None]).reshape(points, signs, 4, orders * size)
     coherent = np.matmul(weighted, np.swapaxes(second_side.reshape(points, signs, 4, orders * size), -1, -2))

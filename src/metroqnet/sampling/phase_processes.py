@@ -12,10 +12,13 @@ object with ``identity()`` (:mod:`metroqnet.config.identity`).
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
+from metroqnet.config.errors import ConfigError
 from metroqnet.config.validation import NonNegative, Number, parameters
 
 
@@ -66,3 +69,36 @@ class FixedPhase:
         self, trial_indices: np.ndarray, *, block_start: int, block_trials: int, rng: np.random.Generator
     ) -> np.ndarray:
         return np.full(trial_indices.size, float(self.phase_rad))
+
+
+@dataclass(frozen=True)
+class OffsetPhase:
+    """Another process's phase error plus a fixed ``offset_rad``: a deterministic local phase θ on top of it.
+
+    A local phase θ at node Y of the link is δ → δ + θ, at node X δ → δ − θ (the state
+    commutes with the total excitation number, so turning X's read-out by θ is turning Y's
+    by −θ; docs/theta_scan.md). The sampler's exact tables are then averaged, in law, as
+    the exact engine's ``phase_offset_rad`` does. A stateful ``process`` (one with
+    ``begin_run``) is restarted with the run, as the sampler would restart it alone.
+    """
+
+    process: PhaseProcess
+    offset_rad: float
+
+    def __post_init__(self) -> None:
+        if isinstance(self.offset_rad, bool) or not isinstance(self.offset_rad, int | float | np.floating) \
+                or not math.isfinite(self.offset_rad):
+            raise ConfigError(f"offset_rad: {self.offset_rad!r} must be a finite number (rad)")
+        if not callable(getattr(self.process, "phases_at", None)):
+            raise ConfigError(f"process: {self.process!r} is not a phase process (it has no phases_at)")
+
+    def begin_run(self, seed: object) -> None:
+        begin_run = getattr(self.process, "begin_run", None)
+        if begin_run is not None:
+            begin_run(seed)
+
+    def phases_at(
+        self, trial_indices: np.ndarray, *, block_start: int, block_trials: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        phases = self.process.phases_at(trial_indices, block_start=block_start, block_trials=block_trials, rng=rng)
+        return np.asarray(phases, dtype=float) + float(self.offset_rad)
