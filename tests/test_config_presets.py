@@ -50,8 +50,14 @@ def test_hefei_is_listed_and_loads(hefei):
 
 
 def hefei_values(network: NetworkHardware) -> dict[tuple[str, str], object]:
-    """Every hardware value of a network by (owner, field): nodes, server, drift, experiments (where set)."""
+    """Every hardware value of a network by (owner, field): nodes, server, drift, experiments, topology (where set)."""
     values: dict[tuple[str, str], object] = {}
+    for owner, records, fields in (("servers", network.topology.servers, ("switch_outputs", "switch_inputs")),
+                                   ("fibres", network.topology.fibres, ("length_km", "attenuation_db_per_km",
+                                                                        "delay_us_per_km", "polarization_residual_deg"))):
+        for name, record in records.items():
+            values.update({(f"topology.{owner}.{name}", field): getattr(record, field) for field in fields
+                           if getattr(record, field) is not None})
     for name, node in network.nodes.items():
         values.update({(name, field): getattr(node, field) for field in NODE_FIELDS if getattr(node, field) is not None})
     values.update({("server", field): getattr(network.server, field) for field in SERVER_FIELDS})
@@ -66,8 +72,9 @@ def hefei_values(network: NetworkHardware) -> dict[tuple[str, str], object]:
 def test_hefei_every_value_is_tagged_and_estimates_say_why(hefei):
     values = hefei_values(hefei)
     assert set(hefei.provenance) == set(values)
-    # 2 values per experiment, and the 107 µs run's herald scale; the pumps' coherence time is not set (the node's)
-    assert len(values) == 3 * (len(NODE_FIELDS) - 1) + len(SERVER_FIELDS) + len(DRIFT_FIELDS) + 7
+    # 2 values per experiment, and the 107 µs run's herald scale; the pumps' coherence time is not set (the node's);
+    # the topology: the server's switch outputs, each of the 3 fibres' length and polarization residual
+    assert len(values) == 3 * (len(NODE_FIELDS) - 1) + len(SERVER_FIELDS) + len(DRIFT_FIELDS) + 7 + 1 + 3 * 2
     unexplained = []
     for key in values:
         tag = hefei.tag(*key)
@@ -84,7 +91,10 @@ def test_hefei_every_value_is_tagged_and_estimates_say_why(hefei):
     assert hefei.tag("alice", "no_such_field") is None
     source, reason = hefei.provenance[("alice", "fibre_length_km")]
     assert source == "estimated" and "20.5 km" in reason
-    assert hefei.provenance[("alice", "fibre_length_km")].toml_key == "nodes.alice.fibre_length_km"
+    # The length lives once, at the fibre; the node's value is derived from it and carries its tag.
+    assert hefei.provenance[("alice", "fibre_length_km")].toml_key == "topology.fibres.alice-server.length_km"
+    assert hefei.provenance[("alice", "fibre_length_km")] is hefei.provenance[("topology.fibres.alice-server",
+                                                                               "length_km")]
     assert hefei.provenance[("bob", "qfc_efficiency")].toml_key == "node_defaults.qfc_efficiency"
 
 
@@ -131,9 +141,10 @@ def test_hefei_paper_values_are_tagged_paper(hefei):
     assert (fig2.kind, fig2.duration_h, fig2.nodes, fig2.storage_us) == ("stabilization", 76.0, ("alice", "bob"), None)
     assert hefei.tag("fig2", "duration_h").source == "paper" and "76 h" in hefei.tag("fig2", "duration_h").quote
     assert (five.kind, long.kind) == ("link", "link")
-    # The timeslot belongs to the network layer: reserved, and the note says so.
-    assert hefei.tag("server", "timeslot_s").reserved
-    assert all(hefei.tag(*key).reserved is None for key in hefei.provenance if key != ("server", "timeslot_s"))
+    # The switch's outputs: checked, but no output depends on them beyond 2 (one interferometer): reserved.
+    reserved = (("topology.servers.server", "switch_outputs"),)
+    assert all(hefei.tag(*key).reserved for key in reserved)
+    assert all(hefei.tag(*key).reserved is None for key in hefei.provenance if key not in reserved)
 
 
 def test_hefei_estimates_are_the_spec_numbers(hefei):
@@ -284,6 +295,7 @@ NODE_LITERALS = {
     "fibre_thermal_correlation_s": "2.0",
     "fibre_acoustic_variance_rad2_per_km": "0.005",
     "fibre_acoustic_correlation_us": "300.0",
+    "fibre_polarization_residual_deg": "0.0",
 }
 SERVER_LITERALS = {
     "switch_loss_db": "1.0",
@@ -674,15 +686,17 @@ def changed_values(before: NetworkHardware, after: NetworkHardware) -> dict[tupl
 
 def test_override_changes_exactly_one_value_and_tags_it_user(hefei):
     changed = load_preset("hefei2024", overrides=[parse_override("nodes.alice.fibre_length_km=12")])
-    assert changed_values(hefei, changed) == {("alice", "fibre_length_km"): (10.0, 12.0)}
+    # One value, Alice's fibre, which the node's length is derived from.
+    fibre = ("topology.fibres.alice-server", "length_km")
+    assert changed_values(hefei, changed) == {("alice", "fibre_length_km"): (10.0, 12.0), fibre: (10.0, 12.0)}
     assert changed.nodes["alice"].fibre_length_km == 12.0 and isinstance(changed.nodes["alice"].fibre_length_km, float)
     tag = changed.tag("alice", "fibre_length_km")
     assert tag.source == "user"
     assert "--set nodes.alice.fibre_length_km=12" in tag.reason
-    assert tag.toml_key == "nodes.alice.fibre_length_km"
+    assert tag.toml_key == "topology.fibres.alice-server.length_km" and changed.tag(*fibre) == tag
     # Every other tag is untouched, Bob's fibre included.
-    assert {k: t for k, t in changed.provenance.items() if k != ("alice", "fibre_length_km")} == {
-        k: t for k, t in hefei.provenance.items() if k != ("alice", "fibre_length_km")
+    assert {k: t for k, t in changed.provenance.items() if k not in (("alice", "fibre_length_km"), fibre)} == {
+        k: t for k, t in hefei.provenance.items() if k not in (("alice", "fibre_length_km"), fibre)
     }
     assert changed.nodes["bob"] == hefei.nodes["bob"] and changed.server == hefei.server
     assert changed.drift == hefei.drift and dict(changed.experiments) == dict(hefei.experiments)
@@ -726,7 +740,8 @@ def test_an_undeclared_herald_scale_can_be_set(hefei):
 def test_later_override_wins(hefei):
     overrides = [parse_override("nodes.alice.fibre_length_km=12"), parse_override("nodes.alice.fibre_length_km=14")]
     changed = load_preset("hefei2024", overrides=overrides)
-    assert changed_values(hefei, changed) == {("alice", "fibre_length_km"): (10.0, 14.0)}
+    assert changed_values(hefei, changed) == {("alice", "fibre_length_km"): (10.0, 14.0),
+                                              ("topology.fibres.alice-server", "length_km"): (10.0, 14.0)}
 
 
 def override_refusal(text: str) -> str:

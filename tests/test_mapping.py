@@ -54,6 +54,7 @@ def test_preset_numbers_used_below(hefei):
     )
     assert (a.memory_lifetime_us, a.memory_decay_exponent, a.spin_wave_detuning_rms_hz) == (166.0, 2.0, 30.0)
     assert a.fibre_delay_us_per_km == 5.0
+    assert (a.writeout_mode_overlap, a.fibre_polarization_residual_deg) == (1.0, 5.0)
 
 
 def test_herald_efficiency_is_the_hand_product(ab5):
@@ -145,12 +146,15 @@ def test_a_herald_scale_that_would_make_light_is_refused(hefei):
 
 
 def test_node_values_pass_through(ab5):
-    """χ, EP photons, overlaps from the preset; local noise 1 - exp(-100 Hz · 100 ns)."""
+    """χ, EP photons, overlaps from the preset; local noise 1 - exp(-100 Hz · 100 ns). The herald overlap is the
+    write-out overlap 1.0 times the polarization factor (1 + exp(-2 ε²))/2 of the fibres' 5° residual: 0.99244."""
     for suffix in ("x", "y"):
         assert ab5.node("excitation_probability", suffix) == 0.01
         assert ab5.node("probe_mean_photon_number", suffix) == 0.025
         assert ab5.node("probe_mode_overlap", suffix) == 0.9
-        assert ab5.node("herald_mode_overlap", suffix) == 1.0
+        assert ab5.node("herald_mode_overlap", suffix) == pytest.approx(
+            1.0 * (1.0 + math.exp(-2.0 * (5.0 * math.pi / 180.0) ** 2)) / 2.0, rel=1e-14)
+        assert ab5.node("herald_mode_overlap", suffix) == pytest.approx(0.99244, abs=5e-6)
         assert ab5.node("local_noise_probability", suffix) == pytest.approx(-math.expm1(-1e-5), rel=1e-14)
     assert ab5.repetition_rate_hz == 2760.0
 

@@ -5,7 +5,7 @@ node pair at every declared link experiment's settings (with the phase loop's re
 the write) and the node-server round trips; the
 structure function of every pair's laser and fibre phase noise; and, for the values
 that touch only the loop, a short run of the phase stabilization and of the drift
-tracking. A value that no model reads yet must say so in its tag (``reserved``,
+tracking, and for the server's timeslot a short network run. A value that no model reads yet must say so in its tag (``reserved``,
 naming the open work that will read it).
 """
 
@@ -27,6 +27,7 @@ from metroqnet.experiments.phase_stabilization import (
 )
 from metroqnet.link.evaluate import evaluate_link
 from metroqnet.experiments.link_setup import experiment_link_parameters
+from metroqnet.experiments.network_run import run_network
 from metroqnet.physics.mapping import round_trip_us
 from metroqnet.physics.noise_mapping import link_phase_noise
 
@@ -57,6 +58,13 @@ def loop_outputs(network) -> list[object]:
     ]
 
 
+def network_outputs(network) -> list[object]:
+    """A short network run: the slots, each link's share and heralds (the timeslot is read only here)."""
+    run = run_network(network, hours=0.05, seed=3, experiment="storage_5us", residual_trials=20_000)
+    return [run.schedule.slot_total, run.trials_per_slot,
+            [(label, link.slots, link.trials, link.heralds) for label, link in run.links.items()]]
+
+
 def perturbations(value: object) -> list[object]:
     if isinstance(value, bool):
         return [not value]
@@ -82,7 +90,7 @@ CASES = [(key, row) for row in ROWS if row.reserved is None for key in keys_of(r
 @pytest.fixture(scope="module")
 def reference():
     network = load_preset(PRESET)
-    return {"link": link_outputs(network), "loop": loop_outputs(network)}
+    return {"link": link_outputs(network), "loop": loop_outputs(network), "network": network_outputs(network)}
 
 
 @pytest.mark.parametrize("key, row", CASES, ids=[key for key, _ in CASES])
@@ -96,19 +104,19 @@ def test_perturbing_a_value_changes_an_output(key, row, reference):
     else:
         pytest.fail(f"{key}: no allowed perturbation of {row.value!r}")
     assert network != load_preset(PRESET)
-    if link_outputs(network) != reference["link"]:
+    if link_outputs(network) != reference["link"] or loop_outputs(network) != reference["loop"]:
         return
-    assert loop_outputs(network) != reference["loop"], f"{key} = {row.value!r}: no model output depends on it"
+    assert network_outputs(network) != reference["network"], f"{key} = {row.value!r}: no model output depends on it"
 
 
 def test_values_no_model_reads_are_reserved_for_named_work():
     reserved = [row for row in ROWS if row.reserved is not None]
-    assert [row.key for row in reserved] == ["server.timeslot_s"]
+    assert [row.key for row in reserved] == ["topology.servers.server.switch_outputs"]
     assert all("issue" in row.reserved for row in reserved)
 
 
 def test_the_coverage_cases_span_the_whole_preset():
-    # Nodes, server, drift and experiments all appear (so a new section cannot slip past this test).
+    # Nodes, topology, server, drift and experiments all appear (so a new section cannot slip past this test).
     sections = {key.split(".")[0] for key, _ in CASES}
-    assert sections == {"nodes", "server", "drift", "experiments"}
+    assert sections == {"nodes", "topology", "server", "drift", "experiments"}
     assert len(CASES) >= 90

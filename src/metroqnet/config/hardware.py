@@ -24,6 +24,7 @@ from metroqnet.config.errors import ConfigError
 from metroqnet.config.provenance import Provenance
 from metroqnet.config.priors import CalibrationPriors
 from metroqnet.config.published import PublishedFigures
+from metroqnet.config.topology import Topology
 from metroqnet.config.units import ABSOLUTE_ZERO_C, MS_PER_S
 from metroqnet.config.validation import (
     Efficiency,
@@ -64,7 +65,10 @@ class NodeHardware:
     coupling); ``qfc_noise_rate_hz`` noise photons at the QFC output inside the
     write-out filter; ``fibre_*`` the node-to-server fibre at the converted
     wavelength (loss, delay, and its phase noise per km: thermal wander rate and
-    correlation time, acoustic variance and correlation time); ``writeout_mode_overlap``
+    correlation time, acoustic variance and correlation time) and ``fibre_polarization_residual_deg``
+    the rms misalignment the polarization compensation leaves between the node's write-out photon and
+    the server's reference axis (0: ideal; :mod:`metroqnet.physics.polarization`); with a topology these
+    are derived from the node's herald path (:mod:`metroqnet.config.topology`); ``writeout_mode_overlap``
     fraction of the write-out intensity in the mode common to all nodes at the
     server (indistinguishability); ``retrieval_efficiency_zero_storage`` and
     ``memory_lifetime_us`` (1/e time) with ``memory_decay_exponent`` β of
@@ -96,6 +100,7 @@ class NodeHardware:
     fibre_thermal_correlation_s: Positive
     fibre_acoustic_variance_rad2_per_km: NonNegative
     fibre_acoustic_correlation_us: Positive
+    fibre_polarization_residual_deg: NonNegative = 0.0
     writeout_mode_overlap: Probability
     retrieval_efficiency_zero_storage: Efficiency
     memory_lifetime_us: Positive
@@ -244,6 +249,11 @@ class NetworkHardware:
     constructor refuses it). ``published`` holds the paper's figures when the
     file has a ``[published]`` section, ``calibration`` the priors of a calibration when it
     has a ``[calibration]`` section (:mod:`metroqnet.config.priors`). Mappings are read-only.
+    ``topology`` (:mod:`metroqnet.config.topology`) holds the servers, fibres and every node's
+    herald path; not given, it is the implicit star: one server ``"server"`` with 2 switch outputs
+    and one fibre ``NODE-server`` per node of the node's ``fibre_length_km`` and
+    ``fibre_polarization_residual_deg``. Its node names must be the network's. The nodes hold the
+    values derived from their paths, which the physics reads.
     """
 
     name: str
@@ -255,6 +265,7 @@ class NetworkHardware:
     published: PublishedFigures | None = None
     calibration: CalibrationPriors | None = None
     description: str | None = None
+    topology: Topology | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -287,6 +298,17 @@ class NetworkHardware:
         for key, tag in self.provenance.items():
             if not isinstance(tag, Provenance) or not (isinstance(key, tuple) and len(key) == 2):
                 raise ConfigError.at("provenance", f"expected (owner, field) -> Provenance, got {key!r}: {tag!r}")
+        if self.topology is None:
+            object.__setattr__(self, "topology", Topology.star(
+                {key: node.fibre_length_km for key, node in self.nodes.items()},
+                polarization_residual_deg={key: node.fibre_polarization_residual_deg for key, node in self.nodes.items()},
+            ))
+        elif not isinstance(self.topology, Topology):
+            raise ConfigError.at("topology", f"expected Topology or None, got {self.topology!r}")
+        elif set(self.topology.nodes) != set(self.nodes):
+            raise ConfigError.at(
+                "topology", f"its nodes {', '.join(self.topology.nodes)} are not the network's {', '.join(self.nodes)}"
+            )
         object.__setattr__(self, "nodes", _frozen_mapping(self.nodes))
         object.__setattr__(self, "experiments", _frozen_mapping(self.experiments))
         object.__setattr__(self, "provenance", _frozen_mapping(self.provenance))

@@ -39,20 +39,51 @@ def _same(a: tuple[object, Provenance | None], b: tuple[object, Provenance | Non
     return a[1] is None or dataclasses.replace(a[1], toml_key=None) == dataclasses.replace(b[1], toml_key=None)
 
 
+def _from_topology(tag: Provenance | None) -> bool:
+    """A node value derived from the topology (listed once, at its fibre)."""
+    return tag is not None and tag.toml_key is not None and tag.toml_key.startswith("topology.")
+
+
+def _topology_rows(network: NetworkHardware) -> list[ValueRow]:
+    """The tagged values of a file's ``[topology]`` (an implicit star has none: its values are the nodes')."""
+    rows: list[ValueRow] = []
+    topology = network.topology
+    if topology is None:
+        return rows
+    for server in topology.servers.values():
+        owner = f"topology.servers.{server.name}"
+        rows += [_row(f"{owner}.{f.name}", getattr(server, f.name), network.tag(owner, f.name))
+                 for f in dataclasses.fields(server)
+                 if f.name != "name" and network.tag(owner, f.name) is not None]
+    for fibre in topology.fibres.values():
+        owner = f"topology.fibres.{fibre.name}"
+        tagged = [f for f in dataclasses.fields(fibre) if network.tag(owner, f.name) is not None]
+        if tagged:
+            rows.append(_row(f"{owner}.ends", list(fibre.ends), None))
+        rows += [_row(f"{owner}.{f.name}", getattr(fibre, f.name), network.tag(owner, f.name)) for f in tagged]
+    return rows
+
+
 def value_rows(network: NetworkHardware) -> list[ValueRow]:
-    """Every hardware, noise and loop value of ``network`` with its tag, in the order of a preset file."""
+    """Every hardware, noise and loop value of ``network`` with its tag, in the order of a preset file.
+
+    A node value derived from the topology is listed once, at its fibre (``topology.fibres.NAME.FIELD``).
+    """
     rows: list[ValueRow] = []
     nodes = list(network.nodes.values())
     for field in dataclasses.fields(nodes[0]):
         if field.name == "name":
             continue
-        values = [(getattr(node, field.name), network.tag(node.name, field.name)) for node in nodes]
-        if all(value is None for value, _ in values):  # an optional value no node sets
-            continue
-        if all(_same(value, values[0]) for value in values):
+        listed = [(node, (getattr(node, field.name), network.tag(node.name, field.name))) for node in nodes]
+        listed = [(node, value) for node, value in listed if not _from_topology(value[1])]
+        values = [value for _, value in listed]
+        if not values or all(value == field.default and tag is None for value, tag in values):
+            continue  # derived from the topology, or an optional value no node sets (its default)
+        if len(listed) == len(nodes) and all(_same(value, values[0]) for value in values):
             rows.append(_row(f"nodes.*.{field.name}", *values[0]))
         else:
-            rows += [_row(f"nodes.{node.name}.{field.name}", *value) for node, value in zip(nodes, values)]
+            rows += [_row(f"nodes.{node.name}.{field.name}", *value) for node, value in listed]
+    rows += _topology_rows(network)
     for owner, part in (("server", network.server), ("drift", network.drift)):
         rows += [_row(f"{owner}.{f.name}", getattr(part, f.name), network.tag(owner, f.name))
                  for f in dataclasses.fields(part)]

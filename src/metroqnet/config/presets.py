@@ -8,7 +8,8 @@ File layout (every hardware value is a tagged inline table, see
     [node_defaults]                      # optional: values shared by every node
     excitation_probability = { value = 0.01, source = "paper", quote = "χ ≈ 1%" }
     [nodes.alice]                        # every required NodeHardware field, here or in node_defaults
-    fibre_length_km = { value = 10.0, source = "estimated", reason = "..." }
+    fibre_length_km = { value = 10.0, source = "estimated", reason = "..." }   # only without [topology]
+    [topology]                           # optional: servers and fibres, see metroqnet.config.topology_file
     [server]                             # every ServerHardware field
     [drift]                              # every CavityDrift field
     [experiments.storage_5us]            # optional
@@ -19,14 +20,22 @@ File layout (every hardware value is a tagged inline table, see
     [published]                          # optional, see metroqnet.config.published
     [calibration]                        # optional: priors of a calibration, see metroqnet.config.priors
 
-A value set in a node's table overrides ``node_defaults``. Every refusal is a
+A value set in a node's table overrides ``node_defaults``. With a ``[topology]`` section each
+node's ``fibre_length_km`` and ``fibre_polarization_residual_deg`` (and its attenuation and delay per
+km where a fibre of its path sets its own) are derived from its herald path and carry the fibres'
+tags; a node or ``node_defaults`` that also sets them is refused (two sources). Without one, the
+network is the implicit star (:class:`NetworkHardware`). Every refusal is a
 :class:`ConfigError` that starts with the file name and names the key path
 (``nodes.alice.fibre_length_km``), the value and what is allowed.
 
 **Overrides.** ``overrides`` are ``(key path, value)`` pairs applied to the file
 before it is read, each tagged ``user`` (``--set key=value`` on the command line,
 :func:`parse_override`). Key paths: ``nodes.NAME.FIELD``, ``nodes.*.FIELD`` (every
-node), ``server.FIELD``, ``drift.FIELD``, ``experiments.NAME.FIELD``. A
+node), ``server.FIELD``, ``drift.FIELD``, ``experiments.NAME.FIELD``,
+``topology.fibres.NAME.FIELD`` (``topology.fibres.*.FIELD``: every fibre),
+``topology.servers.NAME.FIELD``; with a ``[topology]``, ``nodes.NAME.fibre_length_km`` (and
+``fibre_polarization_residual_deg``) set the field of the node's fibre when its herald path is one
+fibre, and are refused, naming the fibres' key paths, when it is several. A
 calibration file (:mod:`metroqnet.config.calibration_file`) is applied the same
 way, tagged ``calibrated``.
 """
@@ -58,10 +67,18 @@ from metroqnet.config.hardware import (
 from metroqnet.config.provenance import Provenance, read_tagged_value
 from metroqnet.config.priors import priors_from_table
 from metroqnet.config.published import PublishedFigures, published_from_table
+from metroqnet.config.topology_file import (
+    FIBRE_FIELDS,
+    PATH_FIELDS,
+    derived_node_values,
+    read_topology,
+)
+from metroqnet.config.topology_file import SERVER_FIELDS as TOPOLOGY_SERVER_FIELDS
 from metroqnet.config.validation import check, field_quantity, refuse_unknown_keys
 
 TOP_LEVEL_KEYS = frozenset(
-    {"name", "description", "node_defaults", "nodes", "server", "drift", "experiments", "published", "calibration"}
+    {"name", "description", "node_defaults", "nodes", "server", "drift", "experiments", "published", "calibration",
+     "topology"}
 )
 _NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]*\Z")
 #: Experiment keys that are plain values, not tagged hardware values.
@@ -166,7 +183,8 @@ def _parse_text(text: str, *, origin: str, overrides: Iterable[Override] = ()) -
         return network_from_mapping(applied)
     except ConfigError as error:
         for override in reversed(overrides):  # the last value set for a key is the one read
-            if error.field is not None and _matches(override.key, error.field):
+            targets = (override.key, *_alias_targets(document, override.key))
+            if error.field is not None and any(_matches(key, error.field) for key in targets):
                 option = "--set" if override.source == "user" else f"calibration ({override.reason})"
                 raise ConfigError(f"{option} {override.key}: {error.detail}", field=override.key,
                                   detail=error.detail) from None
@@ -179,6 +197,69 @@ def _matches(override_key: str, key_path: str) -> bool:
 
 
 _FIELDS_OF = {"nodes": NODE_FIELDS, "server": SERVER_FIELDS, "drift": DRIFT_FIELDS, "experiments": EXPERIMENT_FIELDS}
+_TOPOLOGY_FIELDS_OF = {"fibres": FIBRE_FIELDS, "servers": TOPOLOGY_SERVER_FIELDS}
+
+
+def _alias_targets(document: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    """The fibre key paths a ``nodes.NAME.fibre_length_km`` key sets in a file with a topology (else none)."""
+    try:
+        return tuple(target for _, target in _node_fibre_aliases(document, key))
+    except (ConfigError, KeyError, TypeError, AttributeError):
+        return ()
+
+
+def _node_fibre_aliases(document: Mapping[str, Any], key: str) -> list[tuple[str, str]]:
+    """(fibre name, fibre key path) for a node key of a path field, when the file has a topology.
+
+    Refused when a node's herald path is more than one fibre (naming each fibre's key path).
+    """
+    parts = key.split(".")
+    if not (len(parts) == 3 and parts[0] == "nodes" and parts[2] in PATH_FIELDS and "topology" in document):
+        return []
+    node_names = list(_table("nodes", document.get("nodes", {})))
+    names = node_names if parts[1] == "*" else [parts[1]]
+    for name in names:
+        if name not in node_names:
+            raise ConfigError.at(key, f"{name!r} is not one of the nodes ({', '.join(node_names) or 'none'})")
+    topology, _ = read_topology(document["topology"], node_names)
+    field = PATH_FIELDS[parts[2]]
+    targets = []
+    for name in names:
+        fibres = topology.path(name).fibres
+        if len(fibres) != 1:
+            paths = ", ".join(f"topology.fibres.{fibre.name}.{field}" for fibre in fibres)
+            raise ConfigError.at(
+                key, f"{name}'s herald path runs through {len(fibres)} fibres, so its {parts[2]} is derived from "
+                f"them; set {paths}",
+            )
+        targets.append((fibres[0].name, f"topology.fibres.{fibres[0].name}.{field}"))
+    return targets
+
+
+def _apply_topology_override(out: dict[str, Any], override: Override, entry: dict[str, object]) -> None:
+    """Write ``topology.fibres.NAME.FIELD`` (NAME may be ``*``) or ``topology.servers.NAME.FIELD``."""
+    parts = override.key.split(".")
+    if len(parts) != 4 or parts[1] not in _TOPOLOGY_FIELDS_OF:
+        raise ConfigError.at(
+            override.key, "is not a key path of a topology value; use topology.fibres.NAME.FIELD, "
+            "topology.fibres.*.FIELD or topology.servers.NAME.FIELD",
+        )
+    if "topology" not in out:
+        raise ConfigError.at(
+            override.key, "the file has no [topology] section (its network is the implicit star); set a node's "
+            "fibre with nodes.NAME.fibre_length_km",
+        )
+    try:
+        refuse_unknown_keys(override.key, [parts[3]], _TOPOLOGY_FIELDS_OF[parts[1]])
+    except ConfigError as error:
+        raise ConfigError.at(override.key, (error.detail or str(error)).replace(f"{override.key}: ", "")) from None
+    owners = _table_at(_table_at(out, "topology"), parts[1])
+    names = list(owners) if parts[1] == "fibres" and parts[2] == "*" else [parts[2]]
+    for name in names:
+        if name not in owners:
+            raise ConfigError.at(override.key, f"{name!r} is not one of the topology's {parts[1]} "
+                                 f"({', '.join(owners) or 'none'})")
+        _table_at(owners, name)[parts[3]] = dict(entry)
 
 
 def apply_overrides(document: Mapping[str, Any], overrides: Iterable[Override]) -> dict[str, Any]:
@@ -186,6 +267,17 @@ def apply_overrides(document: Mapping[str, Any], overrides: Iterable[Override]) 
     out = copy.deepcopy(dict(document))
     for override in overrides:
         parts = override.key.split(".")
+        if parts[0] == "topology":
+            _apply_topology_override(out, override, {"value": override.value, "source": override.source,
+                                                     "reason": override.tag_reason})
+            continue
+        aliases = _node_fibre_aliases(out, override.key)
+        if aliases:
+            entry = {"value": override.value, "source": override.source, "reason": override.tag_reason}
+            fibres = _table_at(_table_at(out, "topology"), "fibres")
+            for fibre, _ in aliases:
+                _table_at(fibres, fibre)[PATH_FIELDS[parts[2]]] = dict(entry)
+            continue
         if parts[0] in _FIELDS_OF and len(parts) == (2 if parts[0] in ("server", "drift") else 3):
             try:
                 refuse_unknown_keys(override.key, [parts[-1]], _FIELDS_OF[parts[0]])
@@ -209,7 +301,7 @@ def apply_overrides(document: Mapping[str, Any], overrides: Iterable[Override]) 
             raise ConfigError.at(
                 override.key,
                 "is not a key path of a hardware value; use nodes.NAME.FIELD, nodes.*.FIELD, server.FIELD, "
-                "drift.FIELD or experiments.NAME.FIELD",
+                "drift.FIELD, experiments.NAME.FIELD, topology.fibres.NAME.FIELD or topology.servers.NAME.FIELD",
             )
     return out
 
@@ -239,18 +331,38 @@ def network_from_mapping(document: Mapping[str, object]) -> NetworkHardware:
     nodes_table = _table("nodes", _require(document, "nodes"))
     if len(nodes_table) < 2:
         raise ConfigError.at("nodes", f"a network needs at least two nodes, got {', '.join(nodes_table) or 'none'}")
+    topology, topology_provenance = None, {}
+    if "topology" in document:
+        for node_name in nodes_table:  # the node names first: the topology's endpoints are checked against them
+            _check_owner_name(f"nodes.{node_name}", node_name)
+        topology, topology_provenance = read_topology(document["topology"], tuple(nodes_table))
+        provenance.update(topology_provenance)
     nodes: dict[str, NodeHardware] = {}
     for node_name, node_table in nodes_table.items():
         where = f"nodes.{node_name}"
         _check_owner_name(where, node_name)
         merged = {**defaults, **_read_tagged(where, _table(where, node_table), NODE_FIELDS)}
+        if topology is not None:
+            for field in PATH_FIELDS:
+                if field in merged:
+                    fibres = ", ".join(f"topology.fibres.{f}" for f in topology.fibre_names([node_name]))
+                    raise ConfigError.at(
+                        merged[field][1].toml_key or f"{where}.{field}",
+                        f"given here and by the topology ({node_name}'s herald path: {fibres}); two sources for "
+                        "one value: set it on the fibre(s) in [topology.fibres.*] only",
+                    )
+            derived = derived_node_values(topology, topology_provenance, node_name, merged)
+            merged.update({field: entry for field, entry in derived.items() if entry[1] is not None})
+            untagged = {field: value for field, (value, tag) in derived.items() if tag is None}
+        else:
+            untagged = {}
         missing = [field for field in NODE_REQUIRED_FIELDS if field not in merged]
         if missing:
             raise ConfigError.at(
                 f"{where}.{missing[0]}",
                 f"missing (set it in [{where}] or [node_defaults]); all missing: {', '.join(missing)}",
             )
-        nodes[node_name] = _build(NodeHardware, merged, name=node_name)
+        nodes[node_name] = _build(NodeHardware, merged, name=node_name, **untagged)
         provenance.update({(node_name, k): tag for k, (_, tag) in merged.items()})
 
     server_fields = _read_tagged("server", _table("server", _require(document, "server")), SERVER_FIELDS, required=True)
@@ -297,7 +409,7 @@ def network_from_mapping(document: Mapping[str, object]) -> NetworkHardware:
 
     return NetworkHardware(
         name=name, description=description, nodes=nodes, server=server, drift=drift, experiments=experiments,
-        provenance=provenance, published=published, calibration=calibration,
+        provenance=provenance, published=published, calibration=calibration, topology=topology,
     )
 
 

@@ -16,8 +16,11 @@ For the link between nodes X and Y at storage time t (node k ∈ {X, Y}):
   beamsplitter; each noise photon goes to a given detector with probability ½;
   noise is Poisson and independent of the light. Afterpulsing and
   phase-probe leakage are not modelled.
-* ``herald_mode_overlap_k`` = ``writeout_mode_overlap_k``: the fraction of k's
-  write-out intensity in the mode common to all nodes at the server.
+* ``herald_mode_overlap_k`` = ``writeout_mode_overlap_k`` · (1 + exp(−2 ε_k²))/2: the fraction
+  of k's write-out intensity in the mode common to all nodes at the server; ε_k (rad) the rms
+  polarization residual of k's herald path (``fibre_polarization_residual_deg``, derived from the
+  topology's fibres), the mean of cos² of a Gaussian misalignment against the server's reference
+  axis (:mod:`metroqnet.physics.polarization`).
 * ``read_efficiency_k`` = η₀_k · exp(-(t/τ_k)^β_k) · read path_k · local detector_k, β_k the
   node's decay exponent (1 exponential, 2 Gaussian).
 * ``phase_noise_std_rad`` = √(σ_res² + (2π t)² (σ_δ,x² + σ_δ,y²)): σ_res the phase
@@ -51,6 +54,7 @@ from metroqnet.physics import fibre
 from metroqnet.physics.conversion import conversion_transmission, noise_rate_after_hz
 from metroqnet.physics.detector import noise_click_probability
 from metroqnet.physics.memory import retrieval_efficiency
+from metroqnet.physics.polarization import polarization_overlap_deg
 from metroqnet.physics.switch import switch_transmission
 
 
@@ -109,6 +113,11 @@ def herald_noise_probability(
     """1 - exp(-R · herald window), R from :func:`herald_noise_rate_hz`."""
     rate_hz = herald_noise_rate_hz(nodes, server, herald_transmission_scale=herald_transmission_scale)
     return noise_click_probability(rate_hz, window_ns=server.herald_window_ns)
+
+
+def herald_mode_overlap(node: NodeHardware) -> float:
+    """writeout_mode_overlap · (1 + exp(−2 ε²))/2, ε the node's polarization residual (rad) at the server."""
+    return node.writeout_mode_overlap * polarization_overlap_deg(node.fibre_polarization_residual_deg)
 
 
 def read_efficiency(node: NodeHardware, *, storage_us: float) -> float:
@@ -170,7 +179,7 @@ def link_parameters(
     for suffix, node in (("x", x), ("y", y)):
         per_node[f"excitation_probability_{suffix}"] = node.excitation_probability
         per_node[f"herald_efficiency_{suffix}"] = herald_efficiency(node, server, **scale)
-        per_node[f"herald_mode_overlap_{suffix}"] = node.writeout_mode_overlap
+        per_node[f"herald_mode_overlap_{suffix}"] = herald_mode_overlap(node)
         per_node[f"read_efficiency_{suffix}"] = read_efficiency(node, storage_us=storage_us)
         per_node[f"probe_mean_photon_number_{suffix}"] = node.probe_mean_photon_number
         per_node[f"probe_mode_overlap_{suffix}"] = node.probe_mode_overlap
