@@ -61,9 +61,18 @@ from metroqnet.config.hardware import NetworkHardware
 from metroqnet.config.seeds import Seed, child, generator
 from metroqnet.config.units import NS_PER_S, NS_PER_US, S_PER_US, US_PER_S
 from metroqnet.config.validation import Efficiency, NonNegative, Positive, Rounds, bounded, check, parameters
-from metroqnet.control.loop_kernel import BLOCK_TRIALS, THETA_COS, THETA_SIN, run_windows, turn_table
+from metroqnet.control.loop_kernel import (
+    BLOCK_TRIALS,
+    COMP_CYCLES,
+    COMP_HZ,
+    THETA_COS,
+    THETA_SIN,
+    TWO_PI,
+    run_windows,
+    turn_table,
+)
 from metroqnet.noise.compiled_random import poisson_tables, sfc64_state
-from metroqnet.noise.periodic_sampling import periodic_model
+from metroqnet.noise.periodic_sampling import periodic_model, state_step
 from metroqnet.physics.frequency_drift import FrequencyDrift
 
 #: The gain of each probe round: θ moves by g_r·e (module docstring). Two equal probes are
@@ -261,6 +270,7 @@ class PhaseLoop:
     calibration still run; the residual is φ itself).
     Trials are simulated by the compiled kernel (:mod:`metroqnet.control.loop_kernel`) in
     whole calibration windows; the result is bit-identical whatever the sizes of the calls.
+    :meth:`skip` jumps over trials while the pair is switched out (a shared server, :mod:`metroqnet.network`).
     """
 
     def __init__(
@@ -308,10 +318,54 @@ class PhaseLoop:
         self._trial = 0
         self._pending = LoopTrials(np.zeros(0), np.zeros(0), np.zeros(0))
         self.log = WindowLog()
+        self._gap_seed = child(seed, 3)  # the noise over skipped stretches: a stream of its own (skip)
+        self._gap_rng: np.random.Generator | None = None
+        self._gap_steps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     @property
     def window_trials(self) -> int:
         return self._window_trials
+
+    @property
+    def next_trial(self) -> int:
+        """The index of the next trial to simulate on the loop's clock (trial k starts at start_ns + k·period),
+        counting the trials :meth:`skip` jumped over and those :meth:`advance` holds pending."""
+        return self._trial - self._pending.residual_rad.size
+
+    def skip(self, trials: int) -> None:
+        """The pair is switched out for the next ``trials`` trial periods: the loop's clock jumps over them.
+
+        Only from the end of a whole calibration window (refused while trials of :meth:`advance`
+        are pending), so no window straddles a gap. Over the gap, as on the server: the drift
+        tables are read at the true time afterwards (the trial index counts the skipped trials); the
+        compensation f_comp and the EOM setting θ are kept (the FPGA holds them), while the
+        compensation's phase 2π∫f_comp dt keeps growing with the time; the lasers' and fibres' noise
+        state steps exactly over the gap (x ← A x + L ξ, the same linear Gaussian law as trial by
+        trial: :func:`metroqnet.noise.periodic_sampling.state_step`), its normals from a stream of its
+        own (child 3 of the seed), so a loop that never skips draws exactly as before. The relative
+        phase φ − θ after the gap is what this leaves: the lock re-acquires it in the next trials.
+        """
+        trials = _trial_count(trials)
+        if self._pending.residual_rad.size:
+            raise ConfigError.at("trials", "skip() jumps from the end of a whole window; trials of advance() are pending")
+        if trials == 0:
+            return
+        gap_ns = trials * self.settings.period_ns
+        if self.drift is not None:  # refuses a gap that ends past the drift's record
+            self.drift.temperature.segments(np.array([self._start_ns + (self._trial + trials) * self.settings.period_ns]))
+        if gap_ns not in self._gap_steps:
+            if len(self._gap_steps) > 256:
+                self._gap_steps.clear()
+            self._gap_steps[gap_ns] = state_step(self.noise, gap_ns)
+        a_matrix, root = self._gap_steps[gap_ns]
+        if self._gap_rng is None:
+            self._gap_rng = generator(self._gap_seed)
+        state = a_matrix @ self._state + root @ self._gap_rng.standard_normal(root.shape[1])
+        state[0] -= TWO_PI * math.floor(state[0] / TWO_PI)  # only e^{iφ} matters (as at each window's end)
+        self._state[:] = state
+        cycles = self._control[COMP_CYCLES] + self._control[COMP_HZ] * (gap_ns / NS_PER_S)
+        self._control[COMP_CYCLES] = cycles - math.floor(cycles)
+        self._trial += trials
 
     def _check_drift_covers(self, windows: int) -> None:
         if self.drift is None:

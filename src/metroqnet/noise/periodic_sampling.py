@@ -34,7 +34,7 @@ from metroqnet.config.errors import ConfigError
 from metroqnet.noise.gaussian import IntegratedOUPhase, OrnsteinUhlenbeckPhase, WienerPhase
 from metroqnet.noise.sums import gaussian_primitives
 
-__all__ = ["PeriodicModel", "periodic_model"]
+__all__ = ["PeriodicModel", "periodic_model", "state_step"]
 
 #: Eigen-directions of the correlation matrix below this fraction of the largest are rounding.
 RANK_TOLERANCE = 1e-14
@@ -106,6 +106,23 @@ def _square_root(covariance: np.ndarray) -> np.ndarray:
     root = np.zeros((n, int(keep.sum())))
     root[live] = scale[live, None] * vectors[:, keep] * np.sqrt(values[keep])
     return root
+
+
+def state_step(process: Any, step_ns: int) -> tuple[np.ndarray, np.ndarray]:
+    """(A, L): the state x of :func:`periodic_model` (same order) ``step_ns`` later is A x + L ξ, ξ ~ N(0, I), exactly.
+
+    The same transition the trial law is built from, over any step (a loop switched out for
+    seconds steps over the gap in one draw); L from the covariance's eigenvectors (null directions dropped).
+    """
+    primitives = gaussian_primitives(process)
+    if primitives is None:
+        raise ConfigError.at("noise", f"{type(process).__name__} is not a sum of Wiener, OU and integrated-OU phases")
+    if isinstance(step_ns, bool) or not isinstance(step_ns, int | np.integer) or step_ns < 0:
+        raise ConfigError.at("step_ns", f"{step_ns!r} is not an integer >= 0")
+    a_matrix, q_matrix = _transition(primitives, int(step_ns))
+    if not np.all(np.isfinite(q_matrix)):
+        raise ConfigError.at("step_ns", f"{step_ns} ns: the step's covariance is not finite")
+    return a_matrix, _square_root(0.5 * (q_matrix + q_matrix.T))
 
 
 def periodic_model(process: Any, offsets_ns: np.ndarray, period_ns: int) -> PeriodicModel:
