@@ -175,3 +175,23 @@ def test_cli_theta_scan_at_charlie_leaves_alice_bob_flat_and_writes_its_files(tm
 def test_cli_theta_scan_refuses_an_unknown_node(capsys):
     assert main(["network", "--theta-scan", "--theta-node", "dave"]) == 2
     assert "--theta-node" in capsys.readouterr().err
+
+
+def test_cli_drift_tracks_each_pair_with_its_calibration_in_its_slots(tmp_path, capsys):
+    folder = tmp_path / "drift"
+    assert main(["network", "--hours", "0.1", "--seed", "2", "--drift", "--json", "--out", str(folder)]) == 0
+    links = json.loads(capsys.readouterr().out)["links"]
+    for link in links.values():
+        drift = link["drift"]
+        # about a third of the time calibrating (a lone slot's last partial window runs no estimate)
+        assert 0.1 < drift["calibration_share"] < 0.5
+        # the fixed link and the shared calibration track the same drift to the same scale (tens of Hz here;
+        # the paper's bound is 150 Hz over 76 h)
+        assert drift["max_abs_residual_hz"] < 150 and drift["fixed_link_max_abs_residual_hz"] < 150
+    header = (folder / "drift.csv").read_text().splitlines()[0]
+    assert header == "link,time_h,drift_hz,compensation_hz,residual_hz"
+
+
+def test_cli_drift_refuses_a_run_too_short_to_track(capsys):
+    assert main(["network", "--hours", "0.0005", "--drift"]) == 2
+    assert "--hours" in capsys.readouterr().err

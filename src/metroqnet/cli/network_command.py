@@ -8,6 +8,8 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from metroqnet.cli.arguments import positive_number, seed_value, whole_number
 from metroqnet.cli.link_sources import add_network_arguments, network_from_args
 from metroqnet.cli.progress import progress_bar
@@ -21,6 +23,8 @@ CLI_POLICIES = ("qrng", "round-robin", "requests")
 THETA_SCAN_RAD = tuple(k * math.pi / 6 for k in range(13))
 #: The scan's stream under the command's seed (the network run takes streams 0 and 1).
 THETA_STREAM = 2
+#: The drift tracking's stream under the command's seed.
+DRIFT_STREAM = 3
 #: Figures the table shows per link and sign.
 TABLE_FIGURES = ("concurrence", "atomic_concurrence", "fidelity")
 
@@ -50,6 +54,9 @@ def add_network_command(commands, command) -> None:
                          "(default charlie)")
     network.add_argument("--theta-trials", default="1e8", help="trials per link and angle of the scan, all measured "
                          "in X (default 1e8)")
+    network.add_argument("--drift", action="store_true", help="also track the cavity drift with each pair's frequency "
+                         "calibration running only in its slots, beside the same pair as a fixed link (the paper's "
+                         "'one-third effective calibration time'); every trial of the loop simulated")
     network.add_argument("--out", type=Path, help="folder for network.json, schedule.csv and counts.csv")
     network.add_argument("--overwrite", action="store_true", help="write into a folder that holds files")
     network.add_argument("--json", action="store_true", help="print one JSON object (links keyed by name)")
@@ -101,6 +108,58 @@ def _requests(network, text: str | None, policy: str) -> list[tuple[str, str]]:
     return queue
 
 
+def drift_summary(comparison) -> dict[str, object]:
+    """One pair's drift tracking in its slots beside the fixed link: what --json gives under ``drift``."""
+    from metroqnet.experiments.phase_stabilization import SETTLE_WINDOWS
+
+    switched = comparison.switched
+    return {
+        "calibration_share": switched.calibration_share,
+        "windows": switched.windows,
+        "switch_ins": switched.switch_ins,
+        "max_abs_residual_hz": comparison.switched_max_abs_residual_hz,
+        "fixed_link_max_abs_residual_hz": comparison.fixed_max_abs_residual_hz,
+        "residual_std_hz": float(np.std(switched.residual_hz[SETTLE_WINDOWS:])),
+        "fixed_link_residual_std_hz": float(np.std(comparison.fixed.residual_hz[SETTLE_WINDOWS:])),
+        "first_trial_phase_std_deg": float(switched.switch_in_std_deg[0]) if switched.switch_in_std_deg.size else None,
+        "first_trials": switched.first_trials,
+        "first_trials_phase_std_deg": switched.first_trials_std_deg,
+        "steady_phase_std_deg": switched.steady_std_deg,
+    }
+
+
+def drift_csv(drift) -> str:
+    """Every pair's calibration windows in its slots: link, time_h, drift_hz, compensation_hz, residual_hz."""
+    from metroqnet.experiments.network_run import link_label
+
+    rows = ["link,time_h,drift_hz,compensation_hz,residual_hz"]
+    for comparison in drift:
+        label, track = link_label(comparison.pair), comparison.switched
+        rows += [f"{label},{t!r},{d!r},{c!r},{r!r}" for t, d, c, r in zip(
+            track.time_h.tolist(), track.drift_hz.tolist(), track.compensation_hz.tolist(), track.residual_hz.tolist())]
+    return "\n".join(rows) + "\n"
+
+
+def format_drift(document: dict[str, object]) -> str:
+    """Each pair's frequency tracking with its calibration in its own slots, beside the fixed link's."""
+    lines = [
+        "frequency calibration in each pair's own slots (max |residual| after 3 windows; the paper: <= 0.15 kHz over "
+        "76 h, fixed link)",
+        f"{'link':<16}{'cal. share':>11}{'max |res| (kHz)':>17}{'fixed link':>12}{'res. sd (Hz)':>14}"
+        f"{'fixed':>8}   phase at the write: 1st trial after switch-in / steady",
+    ]
+    for label, link in document["links"].items():
+        drift = link.get("drift")
+        if drift is None:
+            continue
+        first = drift["first_trial_phase_std_deg"]
+        shown = "—" if first is None else f"{first:.0f}°"
+        lines.append(f"{label:<16}{drift['calibration_share']:>11.3f}{drift['max_abs_residual_hz'] / 1e3:>17.3f}"
+                     f"{drift['fixed_link_max_abs_residual_hz'] / 1e3:>12.3f}{drift['residual_std_hz']:>14.1f}"
+                     f"{drift['fixed_link_residual_std_hz']:>8.1f}   {shown} / {drift['steady_phase_std_deg']:.0f}°")
+    return "\n".join(lines)
+
+
 def command_network(args: argparse.Namespace) -> int:
     from metroqnet.experiments.network_run import MAX_NETWORK_HOURS, run_network
 
@@ -132,8 +191,24 @@ def command_network(args: argparse.Namespace) -> int:
                           trials_per_point=theta_trials, seed=child(seed, THETA_STREAM),
                           pairs=[link.pair for link in run.links.values()])
         document["theta_scan"] = scan.as_dict()
+    drift = None
+    if args.drift:
+        from metroqnet.experiments.network_drift import network_drift_comparison
+        from metroqnet.experiments.network_run import link_label
+
+        try:
+            drift = network_drift_comparison(network, run.schedule, seed=child(seed, DRIFT_STREAM),
+                                             repetition_rate_hz=rate)
+        except ConfigError as error:
+            if error.field == "hours":
+                raise error.renamed("--hours") from None
+            raise
+        for comparison in drift:
+            document["links"][link_label(comparison.pair)]["drift"] = drift_summary(comparison)
     if args.out is not None:
         written = write_network_run(run, args.out, overwrite=args.overwrite)
+        if drift is not None:
+            written.append(write_text_file(args.out / "drift.csv", drift_csv(drift), what="--out"))
         if scan is not None:
             from metroqnet.experiments.theta_scan import write_theta_scan
 
@@ -146,6 +221,9 @@ def command_network(args: argparse.Namespace) -> int:
         print(json.dumps(document, indent=2, allow_nan=False))
     else:
         print(format_network_run(document))
+        if drift is not None:
+            print()
+            print(format_drift(document))
         if scan is not None:
             print()
             print(format_theta_scan(document["theta_scan"]))
