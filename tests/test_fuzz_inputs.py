@@ -168,8 +168,8 @@ def check_refusal(family: str, argv: list[str], folder: Path, fields, *, also=()
 
 #: Range classes of the hardware values and link parameters (src/metroqnet/config/hardware.py,
 #: link_parameters.py, docs/link_model.md).
-PROB, EXCITATION, NONNEG, POS, NUMBER, CELSIUS, VISIBILITY, GAIN, ROUNDS, EXPONENT = (
-    "[0, 1]", "[0, 1)", ">= 0", "> 0", "finite", "> -273.15", "(0, 1]", "(0, 2]", "1 or 2", "[1, 2]"
+PROB, EXCITATION, NONNEG, POS, NUMBER, CELSIUS, VISIBILITY, GAIN, ROUNDS, EXPONENT, PORTS = (
+    "[0, 1]", "[0, 1)", ">= 0", "> 0", "finite", "> -273.15", "(0, 1]", "(0, 2]", "1 or 2", "[1, 2]", "integer >= 2"
 )
 
 
@@ -204,6 +204,10 @@ def _not_a_round_count(n: int) -> bool:
 
 NON_INTEGRAL = st.floats(allow_nan=False, allow_infinity=False).filter(lambda x: not x.is_integer())
 
+
+def _fewer_than_a_link_needs(n: int) -> bool:
+    return n < 2
+
 BAD_VALUE = {
     PROB: st.one_of(NEGATIVE, above(1), NON_FINITE),
     EXCITATION: st.one_of(NEGATIVE, above(1), st.sampled_from([1, 1.0]), NON_FINITE),
@@ -217,6 +221,8 @@ BAD_VALUE = {
     ROUNDS: st.one_of(st.integers(min_value=-(2**63), max_value=INT64_MAX).filter(_not_a_round_count),
                       NON_INTEGRAL, NON_FINITE),
     EXPONENT: st.one_of(NEGATIVE, st.floats(min_value=0.0, max_value=1.0, exclude_max=True), above(2), NON_FINITE),
+    PORTS: st.one_of(st.integers(min_value=-(2**63), max_value=1).filter(_fewer_than_a_link_needs), NON_INTEGRAL,
+                     NON_FINITE),
 }
 
 TEXT = st.text(max_size=12)
@@ -254,6 +260,7 @@ SWEEP_OUT_OF_RANGE = {
     GAIN: [0, -0.0, math.nextafter(2.0, 3.0), NAN, INF],
     ROUNDS: [0, 3, -1, 1.5, NAN, INF],
     EXPONENT: [math.nextafter(1.0, 0.0), 0, -1, math.nextafter(2.0, 3.0), 3, NAN, INF, -INF],
+    PORTS: [1, 0, -1, 2.5, NAN, INF],
 }
 SWEEP_WRONG_TYPE = [True, False, "1", "0.5", [1], [], {}]
 
@@ -391,7 +398,7 @@ NODE_KINDS = {
     "read_window_ns": POS, "probe_mean_photon_number": NONNEG, "probe_mode_overlap": PROB,
     "laser_coherence_time_ms": POS, "laser_white_linewidth_hz": NONNEG, "laser_technical_correlation_ms": POS,
     "pump_laser_coherence_time_ms": POS, "pump_laser_white_linewidth_hz": NONNEG,
-    "pump_laser_technical_correlation_ms": POS,
+    "pump_laser_technical_correlation_ms": POS, "fibre_polarization_residual_deg": NONNEG,
 }
 SERVER_KINDS = {
     "switch_loss_db": NONNEG, "interferometer_transmission": PROB, "snspd_efficiency": PROB,
@@ -407,7 +414,12 @@ DRIFT_KINDS = {
 }
 EXPERIMENT_KINDS = {"storage_us": NONNEG, "repetition_rate_hz": POS, "duration_h": POS, "herald_transmission_scale": POS}
 TOP_KEYS = frozenset({"name", "description", "node_defaults", "nodes", "server", "drift", "experiments", "published",
-                      "calibration"})
+                      "calibration", "topology"})
+#: The topology's tagged values (src/metroqnet/config/topology.py): a fibre's, and a server's switch ports.
+FIBRE_KINDS = {"length_km": NONNEG, "attenuation_db_per_km": NONNEG, "delay_us_per_km": POS,
+               "polarization_residual_deg": NONNEG}
+TOPOLOGY_SERVER_KINDS = {"switch_outputs": PORTS, "switch_inputs": PORTS}
+TOPOLOGY_KEYS = frozenset({"servers", "fibres", "fibre_defaults"})
 TAG_KEYS = frozenset({"value", "source", "reason", "quote", "where", "reserved"})
 SOURCES = ("paper", "estimated", "calibrated", "user")
 EXPERIMENT_KEYS = frozenset({*EXPERIMENT_KINDS, "nodes", "kind"})
@@ -419,6 +431,8 @@ PUBLISHED_LINK_KEYS = frozenset({"nodes", "concurrence_plus", "concurrence_minus
                                  "atomic_concurrence_minus"})
 PUBLISHED_VALUE_KEYS = frozenset({"value", "error", "where", "quote", "error_reason"})
 NODE_NAMES = tuple(PRESET["nodes"])
+FIBRE_NAMES = tuple(PRESET["topology"]["fibres"])
+TOPOLOGY_SERVER_NAMES = tuple(PRESET["topology"]["servers"])
 EXPERIMENT_NAMES = tuple(PRESET["experiments"])
 LINK_EXPERIMENTS = tuple(name for name, e in PRESET["experiments"].items() if e.get("kind", "link") == "link")
 OWNER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*\Z")
@@ -474,6 +488,11 @@ def _hardware_sites() -> list[tuple[tuple[str, ...], str]]:
         sites.extend(((("nodes", node, name), kind) for node in NODE_NAMES))
     sites.extend((("server", name), kind) for name, kind in SERVER_KINDS.items())
     sites.extend((("drift", name), kind) for name, kind in DRIFT_KINDS.items())
+    for fibre in FIBRE_NAMES:
+        sites.extend((("topology", "fibres", fibre, name), kind) for name, kind in FIBRE_KINDS.items())
+    sites.append((("topology", "fibre_defaults", "polarization_residual_deg"), NONNEG))
+    for server in TOPOLOGY_SERVER_NAMES:
+        sites.extend((("topology", "servers", server, name), kind) for name, kind in TOPOLOGY_SERVER_KINDS.items())
     for experiment in EXPERIMENT_NAMES:
         sites.extend((("experiments", experiment, name), kind) for name, kind in EXPERIMENT_KINDS.items())
     return sites
@@ -483,6 +502,11 @@ HARDWARE_SITES = _hardware_sites()
 #: Every tagged value of the preset (an inline table with value and source).
 TAGGED = [(section, name) for section in ("node_defaults", "server", "drift") for name in PRESET[section]]
 TAGGED += [("nodes", node, name) for node in NODE_NAMES for name in PRESET["nodes"][node]]
+TAGGED += [("topology", "fibres", fibre, name) for fibre in FIBRE_NAMES for name in PRESET["topology"]["fibres"][fibre]
+           if name != "ends"]
+TAGGED += [("topology", "fibre_defaults", name) for name in PRESET["topology"].get("fibre_defaults", {})]
+TAGGED += [("topology", "servers", server, name) for server in TOPOLOGY_SERVER_NAMES
+           for name in PRESET["topology"]["servers"][server]]
 TAGGED += [("experiments", e, name) for e in EXPERIMENT_NAMES for name, v in PRESET["experiments"][e].items()
            if isinstance(v, dict)]
 PUBLISHED_VALUES = [("published", "experiments", e, name) for e in PRESET["published"]["experiments"]
@@ -521,12 +545,15 @@ def bad_hardware_values(draw) -> Mutation:
 
 def _removals() -> list[Mutation]:
     removals = [Mutation("required value removed", (((*path,), DELETE),), (path[-1],))
-                for path in [("nodes", node, "fibre_length_km") for node in NODE_NAMES]
+                for path in [("topology", "fibres", fibre, part) for fibre in FIBRE_NAMES for part in ("ends", "length_km")]
+                + [("topology", "servers", server, "switch_outputs") for server in TOPOLOGY_SERVER_NAMES]
                 + [("node_defaults", name) for name in PRESET["node_defaults"]]
                 + [("server", name) for name in PRESET["server"]]
                 + [("drift", name) for name in PRESET["drift"]]
                 + [("experiments", e, "repetition_rate_hz") for e in EXPERIMENT_NAMES]
                 + [("experiments", e, "storage_us") for e in LINK_EXPERIMENTS]]
+    # Without its [topology] the preset is an implicit star whose nodes have no fibre length.
+    removals += [Mutation("topology removed", ((("topology",), DELETE),), ("fibre_length_km",))]
     removals += [Mutation("top-level table removed", (((key,), DELETE),), (key,))
                  for key in ("name", "nodes", "server", "drift")]
     removals += [Mutation("all nodes but one removed", tuple((("nodes", other), DELETE) for other in NODE_NAMES
@@ -574,6 +601,11 @@ def _unknown_key_tables() -> list[tuple[tuple[str, ...], frozenset, object]]:
               (("server",), frozenset(SERVER_KINDS), tagged), (("drift",), frozenset(DRIFT_KINDS), tagged),
               (("published",), PUBLISHED_KEYS, "text")]
     tables += [(("nodes", node), frozenset(NODE_KINDS), tagged) for node in NODE_NAMES]
+    tables += [(("topology",), TOPOLOGY_KEYS, tagged), (("topology", "fibre_defaults"),
+                                                        frozenset({"polarization_residual_deg"}), tagged)]
+    tables += [(("topology", "fibres", fibre), frozenset({*FIBRE_KINDS, "ends"}), tagged) for fibre in FIBRE_NAMES]
+    tables += [(("topology", "servers", server), frozenset(TOPOLOGY_SERVER_KINDS), tagged)
+               for server in TOPOLOGY_SERVER_NAMES]
     tables += [(("experiments", e), EXPERIMENT_KEYS, tagged) for e in EXPERIMENT_NAMES]
     tables += [(path, TAG_KEYS, "text") for path in TAGGED]
     tables += [(("published", "experiments", e), PUBLISHED_EXPERIMENT_KEYS, {"value": 1.0})
@@ -601,6 +633,8 @@ def unknown_keys(draw) -> Mutation:
 TABLE_PATHS = [("node_defaults",), ("nodes",), ("server",), ("drift",), ("experiments",), ("published",),
                ("published", "experiments"), ("published", "links")]
 TABLE_PATHS += [("nodes", node) for node in NODE_NAMES] + [("experiments", e) for e in EXPERIMENT_NAMES]
+TABLE_PATHS += [("topology",), ("topology", "fibres"), ("topology", "servers"), ("topology", "fibre_defaults")]
+TABLE_PATHS += [("topology", "fibres", f) for f in FIBRE_NAMES] + [("topology", "servers", s) for s in TOPOLOGY_SERVER_NAMES]
 TABLE_PATHS += [("published", "experiments", e) for e in PRESET["published"]["experiments"]]
 TABLE_PATHS += [("published", "links", link) for link in PRESET["published"]["links"]]
 
@@ -1355,9 +1389,10 @@ BASES_ARGV: dict[str, list[tuple[str, ...]]] = {
     "stabilization": [("stabilization",), ("--trials", "1000"), ("--hours", "0.01"), ("--seed", "1"),
                       ("--out", "@/out")],
     "reproduce": [("reproduce",), ("--preset", "hefei2024")],
-    "calibrate": [("calibrate",), ("--preset", "hefei2024"), ("--out", "@/calibration.json"), ("--walkers", "22"),
+    "calibrate": [("calibrate",), ("--preset", "hefei2024"), ("--out", "@/calibration.json"), ("--walkers", "26"),
                   ("--steps", "4"), ("--refit-steps", "2")],
     "preset show": [("preset",), ("show",), ("hefei2024",)],
+    "network": [("network",), ("--hours", "0.01"), ("--seed", "1"), ("--policy", "round-robin"), ("--out", "@/out")],
 }
 #: How many leading groups are the command and its positional arguments.
 POSITIONAL_GROUPS = {"analyze": 2, "preset show": 3}
@@ -1376,7 +1411,7 @@ def _options(command: str) -> dict[str, bool]:
 
 
 OPTIONS = {command: _options(command) for command in BASES_ARGV}
-COMMAND_NAMES = ("link", "reproduce", "calibrate", "preset", "analyze", "simulate", "stabilization")
+COMMAND_NAMES = ("link", "reproduce", "calibrate", "preset", "analyze", "simulate", "stabilization", "network")
 
 
 def materialize(tokens, folder: Path) -> list[str]:
@@ -1515,11 +1550,12 @@ def bad_set_option(draw) -> tuple[str, tuple]:
 def _value_options(command: str) -> list[str]:
     table = {
         "--trials": ("simulate", "stabilization"), "--background-trials": ("simulate",), "--duration": ("simulate",),
-        "--seed": ("simulate", "stabilization"), "--basis-weights": ("simulate",),
+        "--seed": ("simulate", "stabilization", "network"), "--basis-weights": ("simulate",),
         "--storage-us": ("link", "simulate"), "--repetition-rate-hz": ("link", "simulate"),
-        "--hours": ("stabilization",), "--nodes": ("link", "simulate"), "--experiment": ("stabilization",),
-        "--preset": ("link", "simulate", "stabilization", "reproduce", "calibrate"), "--link": ("analyze",),
-        "--set": ("link", "simulate", "stabilization", "reproduce", "calibrate", "preset show"),
+        "--hours": ("stabilization", "network"), "--nodes": ("link", "simulate"),
+        "--experiment": ("stabilization", "network"), "--policy": ("network",), "--theta-trials": ("network",),
+        "--preset": ("link", "simulate", "stabilization", "reproduce", "calibrate", "network"), "--link": ("analyze",),
+        "--set": ("link", "simulate", "stabilization", "reproduce", "calibrate", "preset show", "network"),
         "NAME": ("preset show",),
     }
     return [option for option, commands in table.items() if command in commands]
@@ -1551,8 +1587,17 @@ def bad_option_values(draw) -> ArgCase:
         value = draw(NOT_NON_NEGATIVE)
     elif option == "--repetition-rate-hz":
         value = draw(NOT_POSITIVE)
+    elif option == "--hours" and command == "network":  # any positive duration up to a year is a network run
+        value = draw(st.one_of(NOT_POSITIVE, st.floats(min_value=8784, exclude_min=True, allow_infinity=False).map(repr)))
     elif option == "--hours":
         value = draw(BAD_HOURS)
+    elif option == "--policy":
+        value = draw(NAME_TEXT.filter(lambda s: s not in ("qrng", "round-robin", "requests")))
+    elif option == "--theta-trials":
+        value = draw(st.one_of(NOT_WHOLE, st.just("0")))
+    elif option == "--experiment" and command == "network":  # a network run needs a link experiment
+        value = draw(st.one_of(st.sampled_from([n for n in EXPERIMENT_NAMES if n not in LINK_EXPERIMENTS]),
+                               NAME_TEXT.filter(lambda s: s not in EXPERIMENT_NAMES)))
     elif option == "--nodes":
         value = draw(NOT_TWO_NODES)
     elif option == "--experiment":
@@ -1632,7 +1677,7 @@ def bad_option_syntax(draw) -> ArgCase:
         if command == "preset show":
             return ArgCase(how, tuple(groups[:2] + groups[3:]), ("name",))
         required = {"link": "--nodes", "simulate": draw(st.sampled_from(["--nodes", "--trials"])),
-                    "calibrate": "--out", "stabilization": None, "reproduce": None}[command]
+                    "calibrate": "--out", "stabilization": None, "reproduce": None, "network": None}[command]
         assume(required is not None)
         return ArgCase(f"{how}: {required}", tuple(_without(groups, required)), (required,))
     if how == "--params with a preset":

@@ -9,8 +9,11 @@ from metroqnet.config.calibration_file import Calibration
 
 
 def _short(key: str) -> str:
-    """``nodes.*.FIELD`` -> ``FIELD``; other key paths as they are."""
-    return key[len("nodes.*."):] if key.startswith("nodes.*.") else key
+    """``nodes.*.FIELD`` -> ``FIELD``, ``nodes.NAME.FIELD`` -> ``FIELD[NAME]``; other key paths as they are."""
+    parts = key.split(".")
+    if parts[0] == "nodes" and len(parts) == 3:
+        return parts[2] if parts[1] == "*" else f"{parts[2]}[{parts[1]}]"
+    return key
 
 
 def _number(value: object, digits: int = 4) -> str:
@@ -45,7 +48,7 @@ def format_posterior(report: Mapping[str, object]) -> list[str]:
             f"[{m['prior_low']:g}, {m['prior_high']:g}] {m['scale']}", f"{m['width_ratio']:.2f}",
         ])
     return [
-        "Posterior of the estimated values (nodes.* values apply to every node)",
+        "Posterior of the estimated values (nodes.* values apply to every node, FIELD[NAME] to node NAME alone)",
         *_table(["value", "MAP", "median", "68% interval", "prior", "width"], rows),
         "width: the 68% interval over the prior's; near 1 the data say nothing about that value alone",
     ]
@@ -116,6 +119,15 @@ def format_leave_one_out(report: Mapping[str, object]) -> list[str]:
     if refits:
         lines.append("refitted (Pareto k or leverage h above its limit): "
                      + "; ".join(", ".join(r["left_out"]) for r in refits))
+    by_link = loo.get("links_out")  # type: ignore[union-attr]
+    if by_link:
+        lines += [
+            "",
+            "Leave-one-link-out: each published link's numbers predicted by a refit without any of them",
+            *_table(PREDICTION_HEADER, _prediction_rows(by_link["rows"]), left=2, last_left=True),
+            f"inside 2σ: {by_link['inside_2sigma']} of {by_link['numbers']} (a number left out alone keeps its "
+            "other sign and its link's C or C~ in the fit; this leaves the whole link out)",
+        ]
     return lines
 
 
@@ -150,6 +162,31 @@ def format_107us(report: Mapping[str, object], experiment: str = "storage_107us"
             *_table(["number", "paper", "fitted (MAP)", "predicted", "in 2σ"], rows)]
 
 
+def format_table1(report: Mapping[str, object]) -> list[str]:
+    """Table 1's numbers of every link: paper, fitted (MAP) and predicted (leave-one-out, or posterior if outside)."""
+    fit = {r["key"]: r for r in report["fit"]["rows"]}  # type: ignore[index]
+    block = report.get("not_fitted") or {}
+    predicted = [*report["leave_one_out"]["rows"], *(block.get("rows") or [])]  # type: ignore[index, union-attr]
+    rows = []
+    for r in predicted:
+        if not str(r["key"]).startswith("links."):
+            continue
+        paper = _number(r["paper"]) + ("" if r.get("error") is None else f" ± {_number(r['error'], 2)}")
+        map_row = fit.get(r["key"])
+        rows.append([str(r["setting"]).removeprefix("table1 "), r["label"], paper,
+                     "-" if map_row is None else f"{_number(map_row['map'], 3)} ({map_row['z']:+.1f}σ)",
+                     f"{_number(r['mean'], 3)} ± {_number(r['sd'], 2)} ({r['z']:+.1f}σ)",
+                     "yes" if r["inside_2sigma"] else "NO", str(r["method"])])
+    if not rows:
+        return []
+    inside = sum(1 for row in rows if row[5] == "yes")
+    return ["Table 1, every link at the 5 µs run's settings: fitted (MAP) and predicted (leave-one-out)",
+            *_table(["link", "number", "paper", "fitted (MAP)", "predicted", "in 2σ", "how"], rows, left=2,
+                    last_left=True),
+            f"inside 2σ: {inside} of {len(rows)} (the model gives Ψ+ and Ψ- the same value: one number per link and "
+            "figure, against the paper's two)"]
+
+
 def format_calibration_report(calibration: Calibration, *, path: str | None = None) -> str:
     report = calibration.report
     settings = report.get("settings", {})
@@ -162,7 +199,7 @@ def format_calibration_report(calibration: Calibration, *, path: str | None = No
         "",
     ]
     for block in (format_posterior, format_fit, format_identifiability, format_leave_one_out, format_not_fitted,
-                  format_107us):
+                  format_table1, format_107us):
         part = block(report)
         if part:
             lines += [*part, ""]
@@ -184,7 +221,7 @@ def format_map_fit(fit) -> str:
                      f"[{prior.low:g}, {prior.high:g}] {prior.scale}"])
     return "\n".join([
         f"calibration: MAP of the published numbers within the priors (seed {fit.seed}), chi2 {fit.chi2:.2f}; "
-        "values tagged 'calibrated' (nodes.* values apply to every node)",
+        "values tagged 'calibrated' (nodes.* values apply to every node, FIELD[NAME] to node NAME alone)",
         *_table(["value", "estimated", "MAP", "prior"], rows),
     ])
 

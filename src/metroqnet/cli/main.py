@@ -158,7 +158,7 @@ def _command_calibrate(args: argparse.Namespace) -> int:
         raise
     try:
         with _stages("calibrate") as stage:
-            result = calibrate(network, seed=seed, settings=settings, stage=stage)
+            result = calibrate(network, seed=seed, settings=settings, stage=stage, links_out=args.links_out)
     except ConfigError as error:
         if error.field == "walkers":
             raise error.renamed("--walkers") from None
@@ -376,6 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "--steps)")
     calibrate.add_argument("--refit-steps", help="steps of each leave-one-out refit (default: half of --steps; a "
                            "third of them burn-in)")
+    calibrate.add_argument("--links-out", action="store_true", help="also leave each published link's numbers out "
+                           "together and predict them by a refit (one refit per link, ~15 s each)")
     calibrate.add_argument("--json", action="store_true", help="print the calibration file's JSON instead of tables")
     calibrate.set_defaults(handler=_command_calibrate)
 

@@ -211,6 +211,42 @@ def leave_one_out(
     return ordered, refits
 
 
+def link_groups(posterior: Posterior) -> list[tuple[str, tuple[str, ...]]]:
+    """(link, its numbers in the likelihood) for each published link in the fit, in the targets' order."""
+    out: dict[str, list[str]] = {}
+    for key in posterior.keys:
+        if key.startswith("links."):
+            out.setdefault(key.split(".")[1], []).append(key)
+    return [(link, tuple(keys)) for link, keys in out.items()]
+
+
+def leave_links_out(
+    posterior: Posterior,
+    chain: Chain,
+    *,
+    settings: SamplerSettings,
+    seed: np.random.SeedSequence,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[list[Prediction], list[dict[str, object]]]:
+    """Each published link's numbers predicted by a refit without *any* of them (the link's C and C̃, both signs).
+
+    Per-number leave-one-out leaves a Table 1 number's other sign (the same model value) and
+    the link's C̃ in the fit; leaving the whole link out asks whether the other links and runs
+    predict it. A refit per link (child ``index`` of ``seed``), from the full run's final walkers.
+    """
+    keys = [target.key for target in posterior.model.targets]
+    by_key = {target.key: target for target in posterior.model.targets}
+    predictions: list[Prediction] = []
+    refits: list[dict[str, object]] = []
+    for index, (link, group) in enumerate(link_groups(posterior)):
+        refit = run_chain(posterior.without(group), chain.final, settings=settings.refit(), seed=child(seed, index),
+                          progress=progress)
+        refits.append({"left_out": list(group), "link": link, **refit.diagnostics()})
+        predictions += [predictive(by_key[key], refit.predictions[:, keys.index(key)], None,
+                                   method="refit, link left out", pareto_k=None) for key in group]
+    return predictions, refits
+
+
 def count_inside(predictions: Sequence[Prediction]) -> tuple[int, int]:
     """(numbers inside their 2σ predictive interval, numbers)."""
     return sum(p.inside_2sigma for p in predictions), len(predictions)

@@ -8,12 +8,14 @@
 4. **Fisher matrix** at the MAP; its eigendirections in log coordinates (:mod:`.identifiability`).
 5. **Posterior samples** (:mod:`.sampling`), walkers started from the Laplace approximation.
 6. **Leave-one-out** predictions of every fitted number (:mod:`.leave_one_out`); the published
-   numbers outside the fit predicted from the posterior.
+   numbers outside the fit predicted from the posterior; with ``links_out=True`` also each
+   published link's numbers left out together (a refit per link).
 7. **Link quantities** over the posterior, and a loop run at the MAP against the table.
 
 Every random draw comes from ``SeedSequence(seed)`` by spawn key: 0 the MAP starts, 1 the
 walkers' start, 2 the main chain, 3 the refits (one child each), 4 the thinned samples of
-the link quantities and the numbers outside the fit. Same seed, same result, bit for bit.
+the link quantities and the numbers outside the fit, 5 the leave-one-link-out refits (one child per
+link, when asked). Same seed, same result, bit for bit.
 """
 
 from __future__ import annotations
@@ -36,7 +38,14 @@ from metroqnet.experiments.calibration.identifiability import (
     link_quantities,
     marginals,
 )
-from metroqnet.experiments.calibration.leave_one_out import LEVERAGE_LIMIT, Prediction, leave_one_out, predictive
+from metroqnet.experiments.calibration.leave_one_out import (
+    LEVERAGE_LIMIT,
+    Prediction,
+    leave_links_out,
+    leave_one_out,
+    link_groups,
+    predictive,
+)
 from metroqnet.experiments.calibration.model import ForwardModel, check_priors, with_values
 from metroqnet.experiments.calibration.posterior import (
     MAP_STARTS,
@@ -173,6 +182,8 @@ class CalibrationResult:
     loop_check: dict[str, float]
     links_reason: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    links_out: tuple[Prediction, ...] | None = None
+    links_out_refits: tuple[dict[str, object], ...] = ()
 
     def inside_2sigma(self) -> tuple[int, int]:
         return sum(p.inside_2sigma for p in self.leave_one_out), len(self.leave_one_out)
@@ -185,8 +196,9 @@ def calibrate(
     settings: SamplerSettings = SamplerSettings(),
     stage: Stage | None = None,
     grid_points: int = GRID_POINTS,
+    links_out: bool = False,
 ) -> CalibrationResult:
-    """The whole procedure (module doc) on ``network`` with ``seed``."""
+    """The whole procedure (module doc) on ``network`` with ``seed``; ``links_out`` adds the leave-one-link-out."""
     stage = stage or _quiet
     sequence = seed_sequence(seed)
     dimension = 0 if network.calibration is None else len(network.calibration.priors)
@@ -210,6 +222,15 @@ def calibrate(
     loo, refits = leave_one_out(posterior, chain, settings=settings, seed=child(sequence, 3), leverage=influence,
                                 progress=stage("leave-one-out refits (steps)", max(refit_steps, 1)))
 
+    by_link: tuple[Prediction, ...] | None = None
+    link_refits: list[dict[str, object]] = []
+    if links_out:
+        groups = link_groups(posterior)
+        advance = stage("leave-one-link-out refits (steps)", max(settings.refit().steps * len(groups), 1))
+        rows, link_refits = leave_links_out(posterior, chain, settings=settings, seed=child(sequence, 5),
+                                            progress=advance)
+        by_link = tuple(rows)
+
     rng = generator(child(sequence, 4))
     thinned = chain.samples[np.sort(rng.choice(chain.samples.shape[0], size=min(DERIVED_SAMPLES,
                                                                                  chain.samples.shape[0]),
@@ -232,6 +253,7 @@ def calibrate(
         chain=chain.diagnostics(), refits=tuple(refits), table=setup.table.as_dict(),
         loop_check=_loop_check(setup, best.unit),
         links_reason=None if network.calibration is None else network.calibration.links_reason,
+        links_out=by_link, links_out_refits=tuple(link_refits),
     )
 
 

@@ -35,6 +35,15 @@ def _reason(result: CalibrationResult, key: str) -> str:
     )
 
 
+def _links_out(result: CalibrationResult) -> dict[str, object]:
+    """The leave-one-link-out block, where the run made it (absent otherwise: the file is unchanged)."""
+    if result.links_out is None:
+        return {}
+    rows = [p.as_dict() for p in result.links_out]
+    return {"links_out": {"inside_2sigma": sum(p.inside_2sigma for p in result.links_out), "numbers": len(rows),
+                          "rows": rows, "refits": list(result.links_out_refits)}}
+
+
 def calibration_file(result: CalibrationResult) -> Calibration:
     """The values the file applies (the MAP, each with its posterior in the reason) and the whole report."""
     values = {key: (value, _reason(result, key)) for key, value in result.map_values.items()}
@@ -64,7 +73,7 @@ def calibration_file(result: CalibrationResult) -> Calibration:
             "link_quantities": [q.as_dict() for q in result.link_quantities],
         },
         "leave_one_out": {"inside_2sigma": inside, "numbers": total, "rows": [p.as_dict() for p in result.leave_one_out],
-                          "refits": list(result.refits)},
+                          "refits": list(result.refits), **_links_out(result)},
         "not_fitted": {"reason": result.links_reason, "rows": [p.as_dict() for p in result.not_fitted]},
         "diagnostics": {"chain": result.chain, "map": {"starts": result.map.starts, "evaluations": result.map.evaluations},
                         "loop_table": result.table, "loop_at_map_minus_table_deg": result.loop_check},
