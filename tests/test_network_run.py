@@ -195,3 +195,17 @@ def test_cli_drift_tracks_each_pair_with_its_calibration_in_its_slots(tmp_path, 
 def test_cli_drift_refuses_a_run_too_short_to_track(capsys):
     assert main(["network", "--hours", "0.0005", "--drift"]) == 2
     assert "--hours" in capsys.readouterr().err
+
+
+def test_cli_table1_gives_the_twelve_published_values_beside_the_model(capsys):
+    assert main(["network", "--hours", "0.05", "--seed", "4", "--table1", "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)["table1"]
+    published = {(row["link"], row["figure"]) for row in table["rows"] if row["paper"] is not None}
+    # Table 1: C and C~ for both signs on three links (the paper's 12 values)
+    assert len(published) == 12
+    assert {figure for _, figure in published} == {"C_plus", "C_minus", "Ct_plus", "Ct_minus"}
+    simulated = [row for row in table["rows"] if row["source"] == "simulated" and row["paper"] is not None]
+    assert len(simulated) == 12 and all(row["model_stderr"] > 0 for row in simulated)
+    # Fig. 4c,d: the model's correlators and fidelities with no published value, and the note says why
+    assert any(row["figure"] == "F_plus" and row["paper"] is None for row in table["rows"])
+    assert any("not in the text" in note for note in table["notes"])

@@ -25,6 +25,8 @@ THETA_SCAN_RAD = tuple(k * math.pi / 6 for k in range(13))
 THETA_STREAM = 2
 #: The drift tracking's stream under the command's seed.
 DRIFT_STREAM = 3
+#: The Table 1 runs' stream under the command's seed.
+TABLE1_STREAM = 4
 #: Figures the table shows per link and sign.
 TABLE_FIGURES = ("concurrence", "atomic_concurrence", "fidelity")
 
@@ -57,6 +59,9 @@ def add_network_command(commands, command) -> None:
     network.add_argument("--drift", action="store_true", help="also track the cavity drift with each pair's frequency "
                          "calibration running only in its slots, beside the same pair as a fixed link (the paper's "
                          "'one-third effective calibration time'); every trial of the loop simulated")
+    network.add_argument("--table1", action="store_true", help="also give Table 1 and Fig. 4c,d for every published "
+                         "link: exact, simulated at run lengths estimated from the paper's error bars, and (with "
+                         "--calibration) the leave-one-out predictions, each beside the paper")
     network.add_argument("--out", type=Path, help="folder for network.json, schedule.csv and counts.csv")
     network.add_argument("--overwrite", action="store_true", help="write into a folder that holds files")
     network.add_argument("--json", action="store_true", help="print one JSON object (links keyed by name)")
@@ -205,8 +210,21 @@ def command_network(args: argparse.Namespace) -> int:
             raise
         for comparison in drift:
             document["links"][link_label(comparison.pair)]["drift"] = drift_summary(comparison)
+    table = None
+    if args.table1:
+        from metroqnet.config.calibration_file import read_calibration
+        from metroqnet.experiments.table1 import table1
+
+        calibration = read_calibration(args.calibration) if args.calibration is not None else None
+        table = table1(network, seed=child(seed, TABLE1_STREAM), calibration=calibration)
+        document["table1"] = {"rows": [row.as_dict() for row in table.rows],
+                              "run_lengths": [length.as_dict() for length in table.run_lengths],
+                              "notes": list(table.notes)}
     if args.out is not None:
         written = write_network_run(run, args.out, overwrite=args.overwrite)
+        if table is not None:
+            written.append(write_text_file(args.out / "table1.json", json.dumps(document["table1"], indent=2,
+                                                                                 allow_nan=False) + "\n", what="--out"))
         if drift is not None:
             written.append(write_text_file(args.out / "drift.csv", drift_csv(drift), what="--out"))
         if scan is not None:
@@ -227,6 +245,9 @@ def command_network(args: argparse.Namespace) -> int:
         if scan is not None:
             print()
             print(format_theta_scan(document["theta_scan"]))
+        if table is not None:
+            print()
+            print(format_table1(document["table1"]))
     return 0
 
 
@@ -313,4 +334,37 @@ def format_theta_scan(scan: dict[str, object]) -> str:
                 shown = "undefined" if value is None else f"{math.degrees(value):.1f} deg"
                 lines.append(f"  {first} - {second} phase difference ({kind[:-4]}, {sign}): {shown} "
                              "(the paper: 90 deg; docs/theta_scan.md)")
+    return "\n".join(lines)
+
+
+def _estimate(row: dict[str, object] | None) -> str:
+    if row is None:
+        return ""
+    if row["model_stderr"] is None:
+        return f"{row['model']:.3f}"
+    return f"{row['model']:.3f} ± {row['model_stderr']:.3f}"
+
+
+def _deviation(row: dict[str, object] | None) -> str:
+    value = None if row is None else row.get("deviation_sigma")
+    return "" if value is None else f"{value:+.1f}σ"
+
+
+def format_table1(table: dict[str, object]) -> str:
+    """Table 1 and Fig. 4c,d per link and figure: paper, exact, simulated ± stderr, leave-one-out, deviations."""
+    cells: dict[tuple[str, str], dict[str, dict[str, object]]] = {}
+    for row in table["rows"]:
+        cells.setdefault((row["link"], row["figure"]), {})[row["source"]] = row
+    lengths = ", ".join(f"{length['link']} {length['trials']:.2e}" for length in table["run_lengths"])
+    lines = [f"Table 1 and Fig. 4c,d: simulated runs of {lengths} trials (estimated from the paper's errors of C)",
+             f"{'link':<15}{'figure':<10}{'paper':>15}{'exact':>9}{'simulated':>18}{'dev':>7}{'leave-one-out':>20}"
+             f"{'dev':>7}  role"]
+    for (link, figure), sources in cells.items():
+        first = next(iter(sources.values()))
+        paper = "—" if first["paper"] is None else f"{first['paper']:.3f} ± {first['paper_error']:.3f}"
+        simulated, predicted = sources.get("simulated"), sources.get("leave-one-out")
+        role = (predicted or first)["role"]
+        lines.append(f"{link:<15}{figure:<10}{paper:>15}{_estimate(sources.get('exact')):>9}{_estimate(simulated):>18}"
+                     f"{_deviation(simulated):>7}{_estimate(predicted):>20}{_deviation(predicted):>7}  {role}")
+    lines += [f"note: {note}" for note in table["notes"]]
     return "\n".join(lines)
