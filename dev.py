@@ -6,13 +6,15 @@
     python3 dev.py bench    # the benchmarks
 
 Creates ``.venv`` next to this file on first use and installs the package with
-its test extra into it; reinstalls only when ``pyproject.toml`` changes.
+its test extra into it; reinstalls only when ``pyproject.toml`` changes. ``test`` also
+installs Chromium (Debian's package, with apt-get as root) for the report's browser test.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -43,6 +45,28 @@ def ensure_environment() -> None:
     STAMP.write_text(wanted)
 
 
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+
+
+def ensure_browser() -> None:
+    """The report's browser test renders report.html in headless Chromium: install Debian's package if missing."""
+    if any(shutil.which(name) for name in BROWSERS):
+        return
+    apt = shutil.which("apt-get")
+    if apt is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        print("note: no Chromium here and no apt-get as root to install it; the report's browser test is skipped "
+              "(install Chromium to run it)", flush=True)
+        return
+    print("installing chromium (Debian's package) for the report's browser test", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = [apt, "install", "-y", "-qq", "chromium"]
+    quiet = {"env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    if subprocess.run(install, **quiet).returncode != 0:
+        subprocess.run([apt, "update", "-qq"], **quiet)
+        if subprocess.run(install, **quiet).returncode != 0:
+            print("note: apt-get could not install chromium; the report's browser test is skipped", flush=True)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"run", "test", "bench"}:
         print(__doc__)
@@ -52,6 +76,7 @@ def main(argv: list[str]) -> int:
     if command == "run":
         cmd = [str(BIN / "metroqnet"), *(rest or ["reproduce", "--calibrate"])]
     elif command == "test":
+        ensure_browser()
         cmd = [str(PYTHON), "-m", "pytest", *rest]
     else:
         cmd = [str(PYTHON), str(ROOT / "benchmarks" / "run_all.py"), *rest]

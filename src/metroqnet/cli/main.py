@@ -57,12 +57,45 @@ def _command_link(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reproduce_paper(args: argparse.Namespace, network) -> int:
+    from metroqnet.config.calibration_file import read_calibration
+    from metroqnet.experiments.paper.run import reproduce_paper
+
+    if args.calibrate:
+        raise ConfigError.at("--calibrate", "not with --out: the regenerated paper runs the whole calibration "
+                             "(or takes --calibration FILE)")
+    check_output_folder(args.out, overwrite=args.overwrite)
+    seed = seed_value(args.seed)
+    calibration = read_calibration(args.calibration) if args.calibration is not None else None
+
+    def progress(section: str) -> None:
+        print(f"metroqnet reproduce: {section} ...", file=sys.stderr, flush=True)
+
+    run = reproduce_paper(network, out=args.out, seed=seed, quick=args.quick, overwrite=args.overwrite,
+                          calibration=calibration, progress=progress)
+    if args.json:
+        _print_json([row.as_dict() for row in run.rows])
+    else:
+        quality = run.summary()["quality"]
+        print(f"{network.name}: {quality['inside_2sigma']} of {quality['predicted']} predicted numbers within 2σ of "
+              f"the paper; report: {args.out / 'report.html'}")
+    for section in run.failed:
+        print(f"metroqnet reproduce: section {section.name} failed: {section.error}", file=sys.stderr)
+    print(f"metroqnet reproduce: wrote {args.out} (report.html, numbers.csv, summary.json and the sections' data)",
+          file=sys.stderr)
+    return 1 if run.failed else 0
+
+
 def _command_reproduce(args: argparse.Namespace) -> int:
     from metroqnet.cli.calibration_tables import format_map_fit, format_reproduction_with_predictions
     from metroqnet.cli.tables import format_reproduction
     from metroqnet.experiments.hefei_link import reproduce_link_experiments
 
     network = network_from_args(args)
+    if args.out is not None:
+        return _reproduce_paper(args, network)
+    if args.quick:
+        raise ConfigError.at("--quick", "only with --out (the regenerated paper); without --out reproduce is exact")
     rows = reproduce_link_experiments(network)
     predictions = _file_predictions(args)
     if not args.calibrate:
@@ -354,7 +387,14 @@ def build_parser() -> argparse.ArgumentParser:
                            help="also fit the preset's [calibration.priors] values to the published numbers (MAP only, "
                            "seconds) and show the figures with them: fitted, not predicted")
     reproduce.add_argument("--seed", default="2024", help="seed of the MAP search's random starts (default 2024)")
-    reproduce.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    reproduce.add_argument("--json", action="store_true", help="print JSON instead of a table (with --out: the "
+                           "published numbers as rows with experiment, figure, model, model_error, paper, paper_error, "
+                           "deviation_sigma, role)")
+    reproduce.add_argument("--out", type=Path, help="regenerate the paper into this folder: every section simulated "
+                           "(the calibration with leave-one-out unless --calibration gives one, Fig. 2, Fig. 4, "
+                           "Table 1), data files, numbers.csv and report.html")
+    reproduce.add_argument("--quick", action="store_true", help="with --out: smaller statistics, for a first look")
+    reproduce.add_argument("--overwrite", action="store_true", help="with --out: write into a folder that holds files")
     reproduce.set_defaults(handler=_command_reproduce)
 
     calibrate = command("calibrate", help="fit the preset's estimated values to every published number: posterior, "

@@ -1,0 +1,266 @@
+"""Run every section of the paper, keep what each makes, survive a section that fails.
+
+Each section gets the network (the preset as estimated, or with the calibration's MAP values
+applied once the calibration section has run), its own child stream of the seed
+(:data:`SECTION_STREAMS`), the output folder and the run's size (:class:`RunSize`: the paper's
+statistics, or ``quick``). It returns a :class:`SectionResult` (rows, figures, data files, notes);
+an exception in one section is recorded on it (``error``) and the others still run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from metroqnet.config.calibration_file import Calibration, calibration_text
+from metroqnet.config.errors import ConfigError
+from metroqnet.config.files import prepare_output_folder, write_text_file
+from metroqnet.config.hardware import NetworkHardware
+from metroqnet.config.seeds import Seed, child, seed_record, seed_sequence
+from metroqnet.config.versions import versions
+from metroqnet.experiments.paper.numbers import NumberRow, calibration_rows, prediction_quality, rows_csv
+
+#: Each section's child stream of the run's seed (fixed keys: adding a section changes no other's draws).
+SECTION_STREAMS = {"calibration": 0, "fig2": 1, "fig4": 2, "table1": 3}
+
+
+@dataclass(frozen=True)
+class RunSize:
+    """How much each section simulates: the paper's statistics (:data:`FULL`) or a quick look (:data:`QUICK`)."""
+
+    name: str
+    walkers: int
+    steps: int
+    refit_steps: int
+    fig2_trials: int
+    fig2_hours: float | None  # None: the experiment's duration (76 h)
+    theta_trials: int
+
+
+FULL = RunSize(name="full", walkers=32, steps=1200, refit_steps=600, fig2_trials=100_000, fig2_hours=None,
+               theta_trials=100_000_000)
+QUICK = RunSize(name="quick", walkers=26, steps=120, refit_steps=60, fig2_trials=10_000, fig2_hours=0.5,
+                theta_trials=5_000_000)
+
+
+@dataclass
+class SectionResult:
+    name: str
+    title: str
+    rows: list[NumberRow] = field(default_factory=list)
+    figures: list[Path] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    tables: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class Context:
+    network: NetworkHardware
+    folder: Path
+    size: RunSize
+    seed: Seed
+    calibration: Calibration | None = None
+    progress: Callable[[str], None] | None = None
+
+    def stream(self, section: str):
+        return child(self.seed, SECTION_STREAMS[section])
+
+
+@dataclass
+class PaperRun:
+    network: str
+    size: str
+    seed: dict[str, object]
+    sections: list[SectionResult]
+    versions: dict[str, str]
+
+    @property
+    def rows(self) -> list[NumberRow]:
+        return [row for section in self.sections for row in section.rows]
+
+    @property
+    def failed(self) -> list[SectionResult]:
+        return [section for section in self.sections if section.error is not None]
+
+    def summary(self) -> dict[str, object]:
+        return {"network": self.network, "size": self.size, "seed": self.seed,
+                "quality": prediction_quality(self.rows),
+                "sections": [{"name": s.name, "title": s.title, "error": s.error,
+                              "figures": [p.name for p in s.figures], "files": [p.name for p in s.files],
+                              "notes": s.notes} for s in self.sections],
+                **self.versions}
+
+
+def with_calibration(network: NetworkHardware, calibration: Calibration) -> NetworkHardware:
+    """``network`` with the calibration's values, tagged ``calibrated`` with their reasons."""
+    from metroqnet.experiments.calibration.model import with_values
+
+    values = {key: value for key, (value, _) in calibration.values.items()}
+    reasons = {key: reason for key, (_, reason) in calibration.values.items()}
+    return with_values(network, values, reason=reasons)
+
+
+def _calibration(context: Context, result: SectionResult) -> None:
+    from metroqnet.experiments.calibration import SamplerSettings, calibrate, calibration_file
+
+    size = context.size
+    settings = SamplerSettings(walkers=size.walkers, steps=size.steps, refit_steps=size.refit_steps)
+    seed = int(context.stream("calibration").generate_state(1)[0])
+    calibration = calibration_file(calibrate(context.network, seed=seed, settings=settings))
+    path = write_text_file(context.folder / "calibration.json", calibration_text(calibration), what="--out")
+    result.files.append(path)
+    result.rows += calibration_rows(calibration.report)
+    result.tables["posterior"] = list(calibration.report.get("posterior", []))
+    result.notes.append(f"emcee: {size.walkers} walkers × {size.steps} steps (seed {seed}); the MAP values are "
+                        "applied to every later section")
+    context.calibration = calibration
+    context.network = with_calibration(context.network, calibration)
+
+
+def _fig2(context: Context, result: SectionResult) -> None:
+    from metroqnet.experiments.fig2_data import run_fig2, write_fig2
+    from metroqnet.experiments.phase_stabilization import stabilization_setup
+
+    setup = stabilization_setup(context.network)
+    hours = context.size.fig2_hours if context.size.fig2_hours is not None else setup.duration_h
+    fig = run_fig2(setup, trials=context.size.fig2_trials, hours=hours, seed=context.stream("fig2"))
+    written, notes = write_fig2(fig, context.folder / "fig2", overwrite=True)
+    result.figures += [path for path in written if path.suffix == ".png"]
+    result.files += [path for path in written if path.suffix != ".png"]
+    result.notes += notes
+    summary = fig.summary()
+    published = summary.get("published_residual_std_deg") or {}
+    result.rows.append(NumberRow(
+        experiment=setup.experiment, figure="residual σ, probe (deg), simulated", key="fig2.residual_std_deg_measured",
+        model=float(summary["residual_std_deg_measured"]), model_error=None, paper=published.get("value"),
+        paper_error=published.get("error"), role="calibrated" if context.calibration is not None else "model",
+        source="simulated"))
+    result.rows.append(NumberRow(
+        experiment=setup.experiment, figure="max |Δω| over the run (kHz)", key="fig2.max_abs_residual_khz",
+        model=float(summary["max_abs_residual_khz"]), model_error=None, paper=None, paper_error=None, role="model",
+        source="simulated"))
+    result.notes.append(f"{fig.stabilized.trials} trials per point, {hours:g} h of drift tracking; the paper: "
+                        "Δω ≤ 0.15 kHz over 76 h")
+
+
+def _fig4(context: Context, result: SectionResult) -> None:
+    import math
+
+    from metroqnet.experiments.theta_scan import theta_scan, write_theta_scan
+
+    thetas = [k * math.pi / 6 for k in range(13)]
+    scan = theta_scan(context.network, thetas_rad=thetas, trials_per_point=context.size.theta_trials,
+                      seed=context.stream("fig4"))
+    written, notes = write_theta_scan(scan, context.folder / "fig4", overwrite=True)
+    result.figures += [path for path in written if path.suffix == ".png"]
+    result.files += [path for path in written if path.suffix != ".png"]
+    result.notes += notes
+    difference = scan.as_dict().get("phase_difference", {})
+    exact = (difference.get("exact_rad") or {}).get("plus")
+    if exact is not None:
+        result.notes.append(f"Alice–Charlie minus Bob–Charlie phase of the θ oscillation: {math.degrees(exact):.1f}° "
+                            "(the paper: 90°; the model gives no delay, docs/theta_scan.md says why)")
+
+
+def _table1(context: Context, result: SectionResult) -> None:
+    from metroqnet.experiments.table1 import table1
+
+    table = table1(context.network, seed=context.stream("table1"), calibration=context.calibration)
+    calibrated = context.calibration is not None
+    for row in table.rows:
+        if row.source == "leave-one-out":
+            continue  # the calibration section gives the predictions
+        role = "calibrated" if (calibrated and row.paper is not None) else "model"
+        result.rows.append(NumberRow(
+            experiment=f"table1 {row.link}", figure=row.figure, key=f"links.{row.link}.{row.figure}",
+            model=row.model, model_error=row.model_stderr, paper=row.paper, paper_error=row.paper_error, role=role,
+            source=row.source))
+    result.notes += list(table.notes)
+    result.notes.append("run lengths estimated from the paper's errors of C: "
+                        + ", ".join(f"{length.link} {length.trials:.2e} trials" for length in table.run_lengths))
+    text = json.dumps({"rows": [row.as_dict() for row in table.rows],
+                       "run_lengths": [length.as_dict() for length in table.run_lengths]}, indent=2, allow_nan=False)
+    result.files.append(write_text_file(context.folder / "table1.json", text + "\n", what="--out"))
+
+
+#: (name, title, function), in the order they run: the calibration first (the others use its values).
+SECTIONS: tuple[tuple[str, str, Callable[[Context, SectionResult], None]], ...] = (
+    ("calibration", "Calibration and leave-one-out predictions", _calibration),
+    ("fig2", "Fig. 2: phase stabilization and frequency tracking", _fig2),
+    ("fig4", "Fig. 4a,b: a local phase at Charlie", _fig4),
+    ("table1", "Table 1 and Fig. 4c,d: the three links", _table1),
+)
+
+
+def reproduce_paper(
+    network: NetworkHardware,
+    *,
+    out: str | Path,
+    seed: Seed,
+    quick: bool = False,
+    overwrite: bool = False,
+    calibration: Calibration | None = None,
+    only: tuple[str, ...] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> PaperRun:
+    """Every section into ``out`` (data files, figures, ``numbers.csv``, ``summary.json``, ``report.html``).
+
+    With ``calibration`` (a file already made) its values are applied and the calibration section is
+    not run; ``only`` runs a subset of the sections (names of :data:`SECTIONS`).
+    """
+    from metroqnet.experiments.paper.html import render_report
+
+    sequence = seed_sequence(seed)
+    folder = prepare_output_folder(out, overwrite=overwrite)
+    names = [name for name, _, _ in SECTIONS]
+    for name in only or ():
+        if name not in names:
+            raise ConfigError.at("only", f"{name!r} is not a section; allowed: {', '.join(names)}")
+    context = Context(network=network, folder=folder, size=QUICK if quick else FULL, seed=sequence,
+                      progress=progress)
+    sections: list[SectionResult] = []
+    if calibration is not None:
+        context.calibration = calibration
+        context.network = with_calibration(network, calibration)
+        given = SectionResult(name="calibration", title="Calibration (given file) and leave-one-out predictions",
+                              rows=calibration_rows(calibration.report))
+        given.tables["posterior"] = list(calibration.report.get("posterior", []))
+        sections.append(given)
+    for name, title, run in SECTIONS:
+        if (only and name not in only) or (name == "calibration" and calibration is not None):
+            continue
+        if progress is not None:
+            progress(name)
+        result = SectionResult(name=name, title=title)
+        start = time.perf_counter()
+        try:
+            run(context, result)
+        except Exception as error:  # one failed section is reported; the others' results are kept
+            result.error = f"{type(error).__name__}: {error}"
+            result.notes.append(traceback.format_exc(limit=4))
+        result.seconds = time.perf_counter() - start
+        sections.append(result)
+    paper = PaperRun(network=network.name, size=context.size.name, seed=seed_record(sequence), sections=sections,
+                     versions=versions())
+    write_text_file(folder / "numbers.csv", rows_csv(paper.rows), what="--out")
+    write_text_file(folder / "numbers.json", json.dumps([row.as_dict() for row in paper.rows], indent=2,
+                                                        allow_nan=False) + "\n", what="--out")
+    summary = {**paper.summary(), "parameters": _parameters(context.network)}
+    write_text_file(folder / "summary.json", json.dumps(summary, indent=2, allow_nan=False, default=str) + "\n",
+                    what="--out")
+    write_text_file(folder / "report.html", render_report(paper, folder, _parameters(context.network)), what="--out")
+    return paper
+
+
+def _parameters(network: NetworkHardware) -> list[dict[str, object]]:
+    from metroqnet.config.listing import value_rows
+
+    return [dataclasses.asdict(row) for row in value_rows(network)]
