@@ -26,7 +26,17 @@ from metroqnet.config.versions import versions
 from metroqnet.experiments.paper.numbers import NumberRow, calibration_rows, prediction_quality, rows_csv
 
 #: Each section's child stream of the run's seed (fixed keys: adding a section changes no other's draws).
-SECTION_STREAMS = {"calibration": 0, "fig2": 1, "fig4": 2, "table1": 3}
+SECTION_STREAMS = {"calibration": 0, "fig2": 1, "fig4": 2, "table1": 3, "fig3": 4}
+#: The link experiments of Fig. 3 (storage 5 µs and 107 µs, Alice–Bob).
+FIG3_EXPERIMENTS = ("storage_5us", "storage_107us")
+#: (figure label, the analysis' estimate, sign, the published field) of a link experiment's simulated run.
+LINK_NUMBERS = (
+    ("heralding probability", "herald_probability", None, "heralding_probability"),
+    ("entangling rate (Hz)", "entangling_rate_hz", None, "entangling_rate_hz"),
+    ("PME fidelity Ψ+", "fidelity", "plus", "pme_fidelity_plus"),
+    ("PME fidelity Ψ-", "fidelity", "minus", "pme_fidelity_minus"),
+    ("PME rate (Hz)", "pme_rate_hz", None, "pme_rate_hz"),
+)
 
 
 @dataclass(frozen=True)
@@ -40,12 +50,13 @@ class RunSize:
     fig2_trials: int
     fig2_hours: float | None  # None: the experiment's duration (76 h)
     theta_trials: int
+    link_run_scale: float  # the link runs' trials over the paper's (estimated) run length
 
 
 FULL = RunSize(name="full", walkers=32, steps=1200, refit_steps=600, fig2_trials=100_000, fig2_hours=None,
-               theta_trials=100_000_000)
+               theta_trials=100_000_000, link_run_scale=1.0)
 QUICK = RunSize(name="quick", walkers=26, steps=120, refit_steps=60, fig2_trials=10_000, fig2_hours=0.5,
-                theta_trials=5_000_000)
+                theta_trials=5_000_000, link_run_scale=0.1)
 
 
 @dataclass
@@ -191,10 +202,68 @@ def _table1(context: Context, result: SectionResult) -> None:
     result.files.append(write_text_file(context.folder / "table1.json", text + "\n", what="--out"))
 
 
+def paper_run_trials(params, error: float, *, sign: str = "plus") -> int:
+    """Trials whose delta-method error of the PME fidelity equals the paper's ``error`` (an estimate from an error bar).
+
+    The paper gives no trial counts; the fidelity's error scales as 1/√trials, so its printed error
+    fixes the run length up to the model's own populations (as :func:`metroqnet.experiments.table1.run_length`
+    does from the error of C).
+    """
+    import math
+
+    from metroqnet.analysis.uncertainty import analyze_counts
+    from metroqnet.experiments.table1 import REFERENCE_TRIALS, expected_record
+
+    stderr = analyze_counts(expected_record(params, trials=REFERENCE_TRIALS)).figures_stderr[sign]["fidelity"]
+    return max(3, 3 * round((stderr * math.sqrt(REFERENCE_TRIALS) / error) ** 2 / 3))
+
+
+def _fig3(context: Context, result: SectionResult) -> None:
+    from metroqnet.experiments.fig3_density import fig3_density, write_fig3_density
+    from metroqnet.experiments.link_setup import experiment_link_parameters
+    from metroqnet.experiments.simulation import simulate_link
+
+    network, published = context.network, context.network.published
+    role = "calibrated" if context.calibration is not None else "model"
+    lengths = {}
+    for index, name in enumerate(FIG3_EXPERIMENTS):
+        params = experiment_link_parameters(network, name)
+        figures = published.experiments.get(name) if published is not None else None
+        error = getattr(getattr(figures, "pme_fidelity_plus", None), "error", None)
+        if error is None:
+            raise ConfigError.at(f"published.experiments.{name}.pme_fidelity_plus", "no error: the run length "
+                                 "cannot be estimated")
+        trials = max(3, round(paper_run_trials(params, error) * context.size.link_run_scale))
+        lengths[name] = trials
+        analysis = simulate_link(params, trials=trials, seed=child(context.stream("fig3"), 1, index),
+                                 link="-".join(network.experiment(name).nodes)).analysis
+        for label, estimate, sign, field_name in LINK_NUMBERS:
+            value = getattr(figures, field_name, None)
+            try:
+                model, stderr = analysis.estimate(estimate, sign) if sign else analysis.estimate(estimate)
+            except (KeyError, ValueError):
+                continue
+            result.rows.append(NumberRow(
+                experiment=name, figure=f"{label}, simulated", key=f"experiments.{name}.{field_name}", model=model,
+                model_error=stderr, paper=None if value is None else value.value,
+                paper_error=None if value is None else value.error, role=role if value is not None else "model",
+                source="simulated"))
+    density = fig3_density(network, trials=lengths[FIG3_EXPERIMENTS[0]], seed=child(context.stream("fig3"), 2))
+    written, notes = write_fig3_density(density, context.folder / "fig3", overwrite=True)
+    result.figures += [path for path in written if path.suffix == ".png"]
+    result.files += [path for path in written if path.suffix != ".png"]
+    result.notes += notes
+    result.notes.append("run lengths estimated from the paper's errors of F (Ψ+): " + ", ".join(
+        f"{name} {trials:.2e} trials" for name, trials in lengths.items())
+        + (f" (× {context.size.link_run_scale:g}, quick)" if context.size.link_run_scale != 1 else "")
+        + "; the density matrices of both storage times use the 5 µs run's length")
+
+
 #: (name, title, function), in the order they run: the calibration first (the others use its values).
 SECTIONS: tuple[tuple[str, str, Callable[[Context, SectionResult], None]], ...] = (
     ("calibration", "Calibration and leave-one-out predictions", _calibration),
     ("fig2", "Fig. 2: phase stabilization and frequency tracking", _fig2),
+    ("fig3", "Fig. 3: the Alice–Bob link at 5 µs and 107 µs, density matrices", _fig3),
     ("fig4", "Fig. 4a,b: a local phase at Charlie", _fig4),
     ("table1", "Table 1 and Fig. 4c,d: the three links", _table1),
 )
