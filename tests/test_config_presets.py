@@ -285,6 +285,7 @@ NODE_LITERALS = {
     "read_window_ns": "100.0",
     "probe_mean_photon_number": "0.02",
     "probe_mode_overlap": "0.9",
+    "readout_duration_rms_ns": "25.0",
     "laser_coherence_time_ms": "1.0",
     "laser_white_linewidth_hz": "10.0",
     "laser_technical_correlation_ms": "1.0",

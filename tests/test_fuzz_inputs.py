@@ -396,7 +396,7 @@ NODE_KINDS = {
     "spin_wave_detuning_rms_hz": NONNEG,
     "read_path_transmission": PROB, "local_detector_efficiency": PROB, "local_dark_count_rate_hz": NONNEG,
     "read_window_ns": POS, "probe_mean_photon_number": NONNEG, "probe_mode_overlap": PROB,
-    "laser_coherence_time_ms": POS, "laser_white_linewidth_hz": NONNEG, "laser_technical_correlation_ms": POS,
+    "readout_duration_rms_ns": POS, "laser_coherence_time_ms": POS, "laser_white_linewidth_hz": NONNEG, "laser_technical_correlation_ms": POS,
     "pump_laser_coherence_time_ms": POS, "pump_laser_white_linewidth_hz": NONNEG,
     "pump_laser_technical_correlation_ms": POS, "fibre_polarization_residual_deg": NONNEG,
 }

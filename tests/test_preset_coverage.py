@@ -3,7 +3,7 @@
 Outputs (each a model's result, not a copy of the value): the exact figures of every
 node pair at every declared link experiment's settings (with the phase loop's residual at
 the write) and the node-server round trips; the
-structure function of every pair's laser and fibre phase noise; and, for the values
+structure function of every pair's laser and fibre phase noise; every node's Fig. 3b HOM curve; and, for the values
 that touch only the loop, a short run of the phase stabilization and of the drift
 tracking, and for the server's timeslot a short network run. A value that no model reads yet must say so in its tag (``reserved``,
 naming the open work that will read it).
@@ -27,6 +27,7 @@ from metroqnet.experiments.phase_stabilization import (
 )
 from metroqnet.link.evaluate import evaluate_link
 from metroqnet.experiments.link_setup import experiment_link_parameters
+from metroqnet.experiments.hom_fig3b import run_fig3b
 from metroqnet.experiments.network_run import run_network
 from metroqnet.physics.mapping import round_trip_us
 from metroqnet.physics.noise_mapping import link_phase_noise
@@ -44,6 +45,9 @@ def link_outputs(network) -> list[object]:
     out += [round_trip_us(node) for node in network.nodes.values()]
     for x, y in itertools.combinations(network.nodes, 2):
         out.append(link_phase_noise(network, x, y).structure_function_rad2(LAGS_S).tolist())
+    for name in network.nodes:  # Fig. 3b's HOM curve, g2 against detuning (MHz)
+        hom = run_fig3b(network, node=name)
+        out.append([hom.curve_mhz.tolist(), hom.curve_g2.tolist()])
     return out
 
 

@@ -78,7 +78,9 @@ class NodeHardware:
     from the memory to the local detectors; ``local_dark_count_rate_hz`` per
     detector in ``read_window_ns``; ``probe_mean_photon_number`` EP photons
     counted as detected; ``probe_mode_overlap`` EP intensity in the read-out's
-    mode; ``laser_*`` the node's write laser and ``pump_laser_*`` its QFC pump laser
+    mode; ``readout_duration_rms_ns`` the rms duration of the read-out's intensity profile (and the
+    EP pulse's, the same profile), read only by the Hong–Ou–Mandel experiment
+    (:mod:`metroqnet.physics.hom`; not given = None: that experiment refuses the node); ``laser_*`` the node's write laser and ``pump_laser_*`` its QFC pump laser
     (:mod:`metroqnet.physics.laser_phase`): ``laser_coherence_time_ms`` where a laser's field
     coherence falls to 1/e, for every laser of the node (all are locked to its reference cavity), unless
     ``pump_laser_coherence_time_ms`` is given (not given = None: the pump's is the node's
@@ -112,6 +114,7 @@ class NodeHardware:
     read_window_ns: Positive
     probe_mean_photon_number: NonNegative
     probe_mode_overlap: Probability
+    readout_duration_rms_ns: Positive | None = None
     laser_coherence_time_ms: Positive
     laser_white_linewidth_hz: NonNegative
     laser_technical_correlation_ms: Positive

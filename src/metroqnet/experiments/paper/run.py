@@ -218,6 +218,30 @@ def paper_run_trials(params, error: float, *, sign: str = "plus") -> int:
     return max(3, 3 * round((stderr * math.sqrt(REFERENCE_TRIALS) / error) ** 2 / 3))
 
 
+#: HOM pulses per detuning point of Fig. 3b (the paper gives none): enough for a visible dip's error bars.
+HOM_PULSES = {"full": 10_000_000, "quick": 1_000_000}
+
+
+def _fig3b(context: Context, result: SectionResult) -> None:
+    """Fig. 3b: the HOM dip between Alice's read-out and her EP pulse, with simulated points and a Gaussian fit."""
+    from metroqnet.experiments.hom_fig3b import fig3b_table, plot_fig3b, run_fig3b
+
+    node = next(iter(context.network.nodes))
+    fig = run_fig3b(context.network, node=node, pulses=HOM_PULSES[context.size.name],
+                    seed=child(context.stream("fig3"), 3))
+    folder = prepare_output_folder(context.folder / "fig3", overwrite=True)
+    result.files.append(write_text_file(folder / "fig3b_hom.csv", fig3b_table(fig), what="--out"))
+    try:
+        result.figures.append(plot_fig3b(fig, folder / "fig3b_hom.png"))
+    except ImportError:
+        result.notes.append("matplotlib not installed, no fig3b_hom.png (pip install 'metroqnet[plot]')")
+    summary = fig.summary()
+    result.notes.append(
+        f"Fig. 3b ({node}): g2 {summary['far_detuned_g2']:.3f} far detuned, {summary['resonant_g2']:.3f} on resonance "
+        f"(thermal-coherent limit {summary['thermal_coherent_limit']:.3f}); dip width {summary['dip_width_mhz']:.2f} MHz "
+        f"rms; the paper's values are not in the text (docs/hom.md)")
+
+
 def _fig3(context: Context, result: SectionResult) -> None:
     from metroqnet.experiments.fig3_density import fig3_density, write_fig3_density
     from metroqnet.experiments.link_setup import experiment_link_parameters
@@ -248,6 +272,7 @@ def _fig3(context: Context, result: SectionResult) -> None:
                 model_error=stderr, paper=None if value is None else value.value,
                 paper_error=None if value is None else value.error, role=role if value is not None else "model",
                 source="simulated"))
+    _fig3b(context, result)
     density = fig3_density(network, trials=lengths[FIG3_EXPERIMENTS[0]], seed=child(context.stream("fig3"), 2))
     written, notes = write_fig3_density(density, context.folder / "fig3", overwrite=True)
     result.figures += [path for path in written if path.suffix == ".png"]
