@@ -52,6 +52,7 @@ _EXPORTS: dict[str, str] = {
     "write_events": "metroqnet.analysis.events",
     "analyze_counts": "metroqnet.analysis.uncertainty",
     "density_matrix": "metroqnet.analysis.uncertainty",
+    "density_matrices": "metroqnet.analysis.density_matrix",
     # Monte Carlo
     "LinkSampler": "metroqnet.sampling.link_sampler",
     "GaussianPhase": "metroqnet.sampling.phase_processes",
@@ -63,6 +64,7 @@ _EXPORTS: dict[str, str] = {
     "LoopPhaseProcess": "metroqnet.control.loop_phase_process",
     "stabilization_setup": "metroqnet.experiments.phase_stabilization",
     "run_fig2": "metroqnet.experiments.fig2_data",
+    "fig3_density": "metroqnet.experiments.fig3_density",
     "theta_scan": "metroqnet.experiments.theta_scan",
     "reproduce_link_experiments": "metroqnet.experiments.hefei_link",
     "calibrate": "metroqnet.experiments.calibration",

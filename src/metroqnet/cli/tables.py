@@ -125,7 +125,10 @@ def format_stabilization(summary: dict[str, float]) -> str:
             f"   ({_published_residual_text(s.get('published_residual_std_deg'))})",
             f"  residual phase at the write                        {s['residual_std_deg_at_write']:6.1f} deg"
             f"   (excess kurtosis {s['residual_excess_kurtosis']:+.2f}; shot-noise limit {s['shot_noise_limit_deg']:.1f} deg)",
-            f"  without stabilization                              {s['unstabilized_std_deg']:6.1f} deg   (uniform: 103.9)",
+            f"  without stabilization, at the write                {s['unstabilized_std_deg_at_write']:6.1f} deg"
+            f"   (uniform over (-180, 180]: {s['uniform_std_deg']:.1f})",
+            f"  without stabilization, as the probe reads it       {s['unstabilized_std_deg_measured']:6.1f} deg"
+            "   (arcsin folds it into +-90 deg)",
             f"  probe visibility at set phase 0                    {s['visibility_at_zero_phase']:6.3f}",
             f"  visibility at a 5 kHz frequency difference         {s['visibility_at_5_khz']:6.3f}",
             f"  drift tracking over {s['tracking_hours']:.3g} h: drift {s['drift_peak_to_peak_khz']:.2f} kHz peak to peak,"

@@ -37,6 +37,8 @@ from metroqnet.experiments.phase_stabilization import (
 PHOTONS_PER_NODE = (2.5, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0)
 SET_PHASES_RAD = tuple(np.linspace(0.0, 2.0 * math.pi, 13))
 OFFSETS_KHZ = tuple(np.linspace(-5.0, 5.0, 11))
+#: σ of a phase uniform over (−180°, 180°]: 360°/√12.
+UNIFORM_STD_DEG = 360.0 / math.sqrt(12.0)
 #: Child streams of a Fig. 2 run's seed, one per panel.
 STREAMS = {"stabilized": 0, "unstabilized": 1, "photon_scan": 2, "visibility_phase": 3,
            "visibility_frequency": 4, "tracking": 5}
@@ -66,7 +68,11 @@ class Fig2:
             "residual_std_deg_at_write": self.stabilized.std_deg,
             "residual_std_deg_measured": self.stabilized.measured_std_deg,
             "residual_excess_kurtosis": self.stabilized.excess_kurtosis,
-            "unstabilized_std_deg": self.unstabilized.std_deg,
+            # Without stabilization: the true residual at the write, uniform over (−180°, 180°]
+            # (σ = 360°/√12 = 103.9°), and as the probe's arcsine reads it, folded into ±90°.
+            "unstabilized_std_deg_at_write": self.unstabilized.std_deg,
+            "unstabilized_std_deg_measured": self.unstabilized.measured_std_deg,
+            "uniform_std_deg": UNIFORM_STD_DEG,
             "shot_noise_limit_deg": math.degrees(self.setup.settings.shot_noise_limit_rad),
             "visibility_at_zero_phase": float(self.visibility_phase[0]),
             "visibility_at_5_khz": float(self.visibility_frequency[-1]),
@@ -134,11 +140,13 @@ def fig2_tables(fig: Fig2) -> dict[str, str]:
     """One CSV text per panel, by file name."""
     centres = 0.5 * (HISTOGRAM_EDGES_DEG[1:] + HISTOGRAM_EDGES_DEG[:-1])
     histograms = [fig.stabilized.measured.histogram, fig.unstabilized.measured.histogram,
-                  fig.stabilized.at_write.histogram]
+                  fig.stabilized.at_write.histogram, fig.unstabilized.at_write.histogram]
     tracking = fig.tracking
     return {
         "fig2b_phase_histogram.csv": _csv(
-            ["phase_deg", "stabilized_measured", "unstabilized_measured", "stabilized_at_write"],
+            # measured: arcsin of the probe's reading, within ±90°; at_write: the true residual, (−180°, 180°].
+            ["phase_deg", "stabilized_measured", "unstabilized_measured", "stabilized_at_write",
+             "unstabilized_at_write"],
             [centres, *histograms]),
         "fig2b_visibility_vs_phase.csv": _csv(
             ["set_phase_rad", "visibility"], [np.array(SET_PHASES_RAD), fig.visibility_phase]),
@@ -177,44 +185,7 @@ def write_fig2(fig: Fig2, directory: str | Path, *, overwrite: bool = False) -> 
 
 
 def plot_fig2(fig: Fig2, path: Path) -> Path:
-    """A four-panel PNG like the paper's Fig. 2 (needs matplotlib: ``pip install metroqnet[plot]``)."""
-    import matplotlib
+    """The PNG of the figure (needs matplotlib: ``pip install metroqnet[plot]``); see :mod:`.fig2_plot`."""
+    from metroqnet.experiments.fig2_plot import plot_fig2 as plot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(2, 2, figsize=(11, 8))
-    ax = axes[0, 0]
-    ax.stairs(fig.unstabilized.measured.histogram, HISTOGRAM_EDGES_DEG, fill=True, alpha=0.6,
-              label="without stabilization")
-    ax.stairs(fig.stabilized.measured.histogram, HISTOGRAM_EDGES_DEG, fill=True, alpha=0.6,
-              label=f"with (σ = {fig.stabilized.measured_std_deg:.1f}°)")
-    ax.set(xlabel="detected phase (deg)", ylabel="trials", title="b: residual phase")
-    ax.legend(loc="upper left", fontsize=8)
-    inset = ax.inset_axes([0.66, 0.55, 0.3, 0.3])
-    inset.plot(SET_PHASES_RAD, fig.visibility_phase, "o-", ms=3)
-    inset.set_title("visibility vs set phase", fontsize=7)
-    inset.tick_params(labelsize=6)
-    ax = axes[0, 1]
-    ax.loglog(fig.photon_scan.photons_per_node, fig.photon_scan.std_deg, "o-", label="residual at the write")
-    ax.loglog(fig.photon_scan.photons_per_node, fig.photon_scan.shot_noise_limit_deg, "--", label="1/(V√n)")
-    ax.set(xlabel="probe photons per node at the beamsplitter", ylabel="σ (deg)", title="σ versus probe photons")
-    ax.legend()
-    ax = axes[1, 0]
-    ax.plot(OFFSETS_KHZ, fig.visibility_frequency, "o-")
-    ax.set(xlabel="frequency difference (kHz)", ylabel="visibility", title="c: visibility versus Δf")
-    ax = axes[1, 1]
-    lines = ax.plot(fig.tracking.time_h, fig.tracking.compensation_hz / HZ_PER_KHZ, color="tab:orange",
-                    label="compensation")
-    lines += ax.plot(fig.tracking.time_h, fig.tracking.residual_hz / HZ_PER_KHZ, color="tab:green",
-                     label="residual Δf")
-    ax.set(xlabel="time (h)", ylabel="kHz", title="d: drift tracking")
-    twin = ax.twinx()
-    lines += twin.plot(fig.tracking.time_h, fig.tracking.temperature_c, color="tab:blue", label="temperature")
-    twin.set_ylabel("temperature (°C)")
-    twin.ticklabel_format(axis="y", useOffset=False)
-    ax.legend(lines, [line.get_label() for line in lines], loc="lower right", fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return plot(fig, path)
