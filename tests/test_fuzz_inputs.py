@@ -543,11 +543,15 @@ def bad_hardware_values(draw) -> Mutation:
     return Mutation(f"{how}: {_dotted(path)}", ((path, entry),), (path[-1], _dotted(path)))
 
 
+#: Node values a network may leave out (only the experiment that needs one refuses its absence: the HOM run).
+OPTIONAL_NODE_FIELDS = frozenset({"readout_duration_rms_ns"})
+
+
 def _removals() -> list[Mutation]:
     removals = [Mutation("required value removed", (((*path,), DELETE),), (path[-1],))
                 for path in [("topology", "fibres", fibre, part) for fibre in FIBRE_NAMES for part in ("ends", "length_km")]
                 + [("topology", "servers", server, "switch_outputs") for server in TOPOLOGY_SERVER_NAMES]
-                + [("node_defaults", name) for name in PRESET["node_defaults"]]
+                + [("node_defaults", name) for name in PRESET["node_defaults"] if name not in OPTIONAL_NODE_FIELDS]
                 + [("server", name) for name in PRESET["server"]]
                 + [("drift", name) for name in PRESET["drift"]]
                 + [("experiments", e, "repetition_rate_hz") for e in EXPERIMENT_NAMES]
