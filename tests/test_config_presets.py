@@ -922,3 +922,14 @@ def test_calibration_with_a_bad_value_is_refused_when_applied(tmp_path):
 def test_missing_calibration_file_refused(tmp_path):
     with pytest.raises(ConfigError, match="calibration file: .*absent.json.* does not exist"):
         read_calibration(tmp_path / "absent.json")
+
+
+def test_published_network_findings_are_read_and_unknown_ones_refused(tmp_path, hefei):
+    # the paper's "roughly one-third" and "A π/2 delay", and Fig. 2d's "Δω ≤ 0.15 kHz": stated, no error printed
+    network = hefei.published.network
+    assert (network.link_rate_share.value, network.theta_delay_deg.value) == (0.333, 90.0)
+    assert network.link_rate_share.error is None and "one-third" in network.link_rate_share.quote
+    assert hefei.published.experiments["fig2"].max_frequency_offset_khz.value == 0.15
+    tail = '[published]\ncitation = "x"\n[published.network]\nrate_share = { value = 0.3 }\n'
+    message = refusal(tmp_path, network_toml(tail=tail))
+    assert "published.network" in message and "rate_share" in message

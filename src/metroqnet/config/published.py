@@ -12,6 +12,8 @@ In a network TOML::
     concurrence_plus = { value = 0.086, error = 0.014, where = "Table 1" }
     [published.experiments.fig2]
     residual_phase_std_deg = { value = 17.0, error = 1.0, error_reason = "not printed; ...", where = "Fig. 2b" }
+    [published.network]
+    link_rate_share = { value = 0.333, quote = "roughly one-third", where = "..." }
 
 ``error`` is the one-standard-deviation error as printed (0.672(32) -> 0.032). Where the
 paper prints none, an error may be stated with ``error_reason`` saying why that size
@@ -66,6 +68,20 @@ class PublishedExperiment:
     pme_fidelity_minus: PublishedValue | None = None
     pme_rate_hz: PublishedValue | None = None
     residual_phase_std_deg: PublishedValue | None = None
+    #: An upper bound the paper states ("Δω ≤ 0.15 kHz over a span of 76 h"), not a measured value.
+    max_frequency_offset_khz: PublishedValue | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublishedNetwork:
+    """Findings of the concurrent run that belong to no single experiment or link.
+
+    ``link_rate_share``: each link's rate over the fixed link's ("roughly one-third");
+    ``theta_delay_deg``: the delay between the Alice–Charlie and Bob–Charlie oscillations of the θ scan.
+    """
+
+    link_rate_share: PublishedValue | None = None
+    theta_delay_deg: PublishedValue | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,6 +102,7 @@ class PublishedFigures:
     citation: str
     experiments: Mapping[str, PublishedExperiment] = field(default_factory=dict)
     links: Mapping[str, PublishedLink] = field(default_factory=dict)
+    network: PublishedNetwork = field(default_factory=PublishedNetwork)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "experiments", MappingProxyType(dict(self.experiments)))
@@ -103,6 +120,7 @@ class PublishedFigures:
 _VALUE_KEYS = frozenset({"value", "error", "where", "quote", "error_reason"})
 _EXPERIMENT_FIGURES = frozenset(f.name for f in dataclasses.fields(PublishedExperiment)) - {"name"}
 _LINK_FIGURES = frozenset(f.name for f in dataclasses.fields(PublishedLink)) - {"nodes"}
+_NETWORK_FIGURES = frozenset(f.name for f in dataclasses.fields(PublishedNetwork))
 
 
 def _table(key_path: str, value: object) -> Mapping[str, object]:
@@ -129,7 +147,7 @@ def published_from_table(
 ) -> PublishedFigures:
     """Read a ``[published]`` table; experiments and link nodes must exist in the network."""
     table = _table(key_path, table)
-    refuse_unknown_keys(key_path, table, {"citation", "experiments", "links"})
+    refuse_unknown_keys(key_path, table, {"citation", "experiments", "links", "network"})
     citation = table.get("citation")
     if not isinstance(citation, str) or not citation.strip():
         raise ConfigError(f"{key_path}.citation: expected a non-empty string, got {citation!r}")
@@ -165,4 +183,8 @@ def published_from_table(
         figures = {key: _published_value(f"{where}.{key}", v) for key, v in entry.items() if key != "nodes"}
         links[name] = PublishedLink(nodes=(nodes[0], nodes[1]), **figures)
 
-    return PublishedFigures(citation=citation, experiments=experiments, links=links)
+    where = f"{key_path}.network"
+    entry = _table(where, table.get("network", {}))
+    refuse_unknown_keys(where, entry, _NETWORK_FIGURES)
+    network = PublishedNetwork(**{key: _published_value(f"{where}.{key}", value) for key, value in entry.items()})
+    return PublishedFigures(citation=citation, experiments=experiments, links=links, network=network)
