@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Bootstrap and run metroqnet with nothing but Python >= 3.11.
 
-    python3 dev.py run      # the main job: the Hefei 2024 preset beside the paper
+    python3 dev.py run      # the main job: the paper regenerated from the Hefei 2024 preset (metroqnet-report/)
     python3 dev.py test     # the test suite (extra arguments go to pytest)
     python3 dev.py bench    # the benchmarks
 
@@ -74,7 +74,7 @@ def main(argv: list[str]) -> int:
     ensure_environment()
     command, rest = argv[0], argv[1:]
     if command == "run":
-        cmd = [str(BIN / "metroqnet"), *(rest or ["reproduce", "--calibrate"])]
+        cmd = [str(BIN / "metroqnet"), *(rest or ["reproduce", "--out", "metroqnet-report", "--overwrite"])]
     elif command == "test":
         ensure_browser()
         cmd = [str(PYTHON), "-m", "pytest", *rest]
