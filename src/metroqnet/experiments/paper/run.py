@@ -207,6 +207,11 @@ def _table1(context: Context, result: SectionResult) -> None:
             experiment=f"table1 {row.link}", figure=row.figure, key=f"links.{row.link}.{row.figure}",
             model=row.model, model_error=row.model_stderr, paper=row.paper, paper_error=row.paper_error, role=role,
             source=row.source))
+    from metroqnet.experiments.fig4_correlators import fig4_correlators, plot_fig4_correlators
+
+    trials = {length.link: length.trials for length in table.run_lengths}
+    correlators = fig4_correlators(context.network, trials=trials, seed=child(context.stream("table1"), 7))
+    _write_correlators(context, result, correlators, plot_fig4_correlators, "fig4", "fig4cd_correlators")
     result.notes += list(table.notes)
     result.notes.append("run lengths estimated from the paper's errors of C: "
                         + ", ".join(f"{length.link} {length.trials:.2e} trials" for length in table.run_lengths))
@@ -265,6 +270,18 @@ def _fig3b(context: Context, result: SectionResult) -> None:
         f"rms; the paper's values are not in the text (docs/hom.md)")
 
 
+def _write_correlators(context: Context, result: SectionResult, figure, plot, folder_name: str, stem: str) -> None:
+    """A correlator figure's CSV, JSON and PNG into the section's folder."""
+    folder = prepare_output_folder(context.folder / folder_name, overwrite=True)
+    result.files.append(write_text_file(folder / f"{stem}.csv", figure.to_csv(), what="--out"))
+    result.files.append(write_text_file(folder / f"{stem}.json", json.dumps(figure.as_dict(), indent=2,
+                                                                           allow_nan=False) + "\n", what="--out"))
+    try:
+        result.figures.append(plot(figure, folder / f"{stem}.png"))
+    except ImportError:
+        result.notes.append(f"matplotlib not installed, no {stem}.png (pip install 'metroqnet[plot]')")
+
+
 def _fig3(context: Context, result: SectionResult) -> None:
     from metroqnet.experiments.fig3_density import fig3_density, write_fig3_density
     from metroqnet.experiments.link_setup import experiment_link_parameters
@@ -296,6 +313,10 @@ def _fig3(context: Context, result: SectionResult) -> None:
                 paper_error=None if value is None else value.error, role=role if value is not None else "model",
                 source="simulated"))
     _fig3b(context, result)
+    from metroqnet.experiments.fig3_correlators import fig3_correlators, plot_fig3_correlators
+
+    correlators = fig3_correlators(network, trials=lengths, seed=child(context.stream("fig3"), 4))
+    _write_correlators(context, result, correlators, plot_fig3_correlators, "fig3", "fig3eh_correlators")
     density = fig3_density(network, trials=lengths[FIG3_EXPERIMENTS[0]], seed=child(context.stream("fig3"), 2))
     written, notes = write_fig3_density(density, context.folder / "fig3", overwrite=True)
     result.figures += [path for path in written if path.suffix == ".png"]
