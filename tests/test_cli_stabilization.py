@@ -48,7 +48,8 @@ def test_summary_tables_and_figure(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     png = (tmp_path / "fig2.png").read_bytes()
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
-    assert len(png) > 10_000 and 1200 <= width <= 2000 and 700 <= height <= 1200  # a laptop screen's size
+    # A laptop screen's size: at most ~1700 px wide; three rows (a, then b and c, then d and e) fit 1400 px high.
+    assert len(png) > 10_000 and 1200 <= width <= 1700 and 700 <= height <= 1400
 
 
 def _histogram_std_deg(centres: np.ndarray, counts: np.ndarray) -> float:
@@ -97,12 +98,18 @@ def test_figure_panels_are_labelled_and_legends_hide_no_data(small_fig2):
     figure = draw_fig2(small_fig2)
     figure.canvas.draw()  # lay out, so that extents are final
     main_axes = [ax for ax in figure.axes if ax.get_title()]
-    # The paper's panel letters (b and its inset, c, d) and e for the extra panel, each with labelled axes.
-    assert [ax.get_title()[0] for ax in main_axes] == ["b", "b", "c", "d", "e"]
+    # The paper's panel letters (a: the timing, zoomed before the write and whole; b and its inset, c, d) and e for
+    # the extra panel, each with labelled axes.
+    assert [ax.get_title()[0] for ax in main_axes] == ["a", "a", "b", "b", "c", "d", "e"]
     for ax in figure.axes:
         assert ax.get_ylabel(), ax.get_title()
         assert ax.get_xlabel() or not ax.get_title(), ax.get_title()  # the twin axis shares d's x label
-    drift, photons = main_axes[3], main_axes[4]
+    drift, photons = main_axes[5], main_axes[6]
+    # a: both time axes in µs, the lanes named by their storage.
+    for timing in main_axes[:2]:
+        assert timing.get_xlabel() == "time from the first probe (µs)"
+        assert all("µs" in label.get_text() for label in timing.get_yticklabels())
+    assert "T0 = 55.7 µs" in main_axes[1].get_title()
     twin = next(ax for ax in figure.axes if not ax.get_title())
     assert twin.get_ylabel() == "temperature (°C)"
     # The temperature has its own colour and is in d's legend.

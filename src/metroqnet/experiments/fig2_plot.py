@@ -1,8 +1,10 @@
 """The PNG of a Fig. 2 run (needs matplotlib: ``pip install metroqnet[plot]``).
 
-Panels as the paper's Fig. 2: b the residual phase histogram, with its inset (probe visibility versus a
-set phase) drawn as a small panel of its own, c visibility versus the frequency difference, d the drift
-tracking; e (σ versus probe photons) is not in the paper's figure. The paper's a (the timing) is not drawn.
+Panels as the paper's Fig. 2: a the timing of one trial (the probe rounds, the gap, the write, the herald,
+the storage and the read, from the network's numbers: :mod:`metroqnet.experiments.trial_timing_plot`), b the
+residual phase histogram, with its inset (probe visibility versus a set phase) drawn as a small panel of its
+own, c visibility versus the frequency difference, d the drift tracking; e (σ versus probe photons) is not in
+the paper's figure. The paper's a also has the schematic of the set-up, which is not drawn.
 
 In b, "at the write" is the true residual φ − θ the model knows, over (−180°, 180°]; "as the probe reads
 it" is the arcsine of the additional probe's reading, which folds any phase into ±90° (a reading of ±1,
@@ -19,9 +21,10 @@ import numpy as np
 from metroqnet.config.units import HZ_PER_KHZ
 from metroqnet.experiments.fig2_data import OFFSETS_KHZ, SET_PHASES_RAD, UNIFORM_STD_DEG, Fig2
 from metroqnet.experiments.phase_stabilization import HISTOGRAM_EDGES_DEG
+from metroqnet.experiments.trial_timing_plot import draw_trial_timing, trial_sequence
 
-#: Size and resolution: 1650 × 1045 pixels, readable on a laptop screen.
-FIGSIZE_IN = (15.0, 9.5)
+#: Size and resolution: 1650 × 1375 pixels, readable on a laptop screen.
+FIGSIZE_IN = (15.0, 12.5)
 DPI = 110
 #: One colour per quantity, the same in every panel.
 COLOURS = {"unstabilized": "0.55", "measured": "tab:orange", "at_write": "tab:purple",
@@ -110,15 +113,18 @@ def draw_fig2(fig: Fig2):
 
     figure = Figure(figsize=FIGSIZE_IN, layout="constrained")
     FigureCanvasAgg(figure)  # draws to PNG without pyplot or a display
-    grid = figure.add_gridspec(2, 3, width_ratios=(1.35, 1.0, 1.1))
-    _residual_histograms(figure.add_subplot(grid[0, 0]), fig)
-    _visibility_versus_phase(figure.add_subplot(grid[0, 1]), fig)
-    _visibility_versus_frequency(figure.add_subplot(grid[0, 2]), fig)
-    _drift_tracking(figure.add_subplot(grid[1, 0:2]), fig)
-    _sigma_versus_photons(figure.add_subplot(grid[1, 2]), fig)
+    grid = figure.add_gridspec(3, 3, width_ratios=(1.35, 1.0, 1.1), height_ratios=(0.95, 1.0, 1.0))
+    timing = grid[0, :].subgridspec(1, 2, width_ratios=(1.25, 3.0))
+    draw_trial_timing(figure.add_subplot(timing[0, 0]), figure.add_subplot(timing[0, 1]),
+                      trial_sequence(fig.setup.network, fig.setup.nodes))
+    _residual_histograms(figure.add_subplot(grid[1, 0]), fig)
+    _visibility_versus_phase(figure.add_subplot(grid[1, 1]), fig)
+    _visibility_versus_frequency(figure.add_subplot(grid[1, 2]), fig)
+    _drift_tracking(figure.add_subplot(grid[2, 0:2]), fig)
+    _sigma_versus_photons(figure.add_subplot(grid[2, 2]), fig)
     figure.suptitle(
         f"Fig. 2 on the twin: {fig.setup.network.name}, experiment {fig.setup.experiment}, "
-        f"{fig.stabilized.trials:,} trials per point (the paper's panel a, the timing, is not drawn)",
+        f"{fig.stabilized.trials:,} trials per point (a: the timing only, not the paper's schematic)",
         fontsize=12,
     )
     return figure
