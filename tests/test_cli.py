@@ -314,7 +314,9 @@ def test_reproduce_json(capsys):
     rows = run_json(["reproduce"], capsys)
     assert isinstance(rows, list) and rows
     for row in rows:
-        assert set(row) == {"experiment", "figure", "model", "paper", "paper_error", "deviation_sigma"}
+        assert set(row) == {"experiment", "figure", "model", "model_error", "paper", "paper_error", "deviation_sigma",
+                            "role"}
+        assert row["role"] == "model" and row["model_error"] is None  # the preset as estimated, exact values
     figures = {row["figure"] for row in rows}
     assert "heralding probability" in figures
     assert any(figure.startswith("PME fidelity") for figure in figures)

@@ -13,6 +13,8 @@ Every link's phase error at the write is the loop's (:mod:`metroqnet.experiments
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import asdict, dataclass
 
 from metroqnet.config.hardware import NetworkHardware
@@ -54,6 +56,10 @@ class ComparisonRow:
     model: float
     paper: float | None
     paper_error: float | None
+    #: ``calibrated`` when the network carries calibrated values and the paper gives the number (fitted, not
+    #: predicted), else ``model``; the exact engine's value has no error of its own (``model_error`` None).
+    role: str = "model"
+    model_error: float | None = None
 
     @property
     def deviation(self) -> float | None:
@@ -63,7 +69,9 @@ class ComparisonRow:
         return (self.model - self.paper) / self.paper_error
 
     def as_dict(self) -> dict[str, object]:
-        return {**asdict(self), "deviation_sigma": self.deviation}
+        out = asdict(self)
+        return {name: out[name] for name in ("experiment", "figure", "model", "model_error", "paper", "paper_error")} | {
+            "deviation_sigma": self.deviation, "role": self.role}
 
 
 def _rows(experiment: str, result: LinkResult, figures, published) -> list[ComparisonRow]:
@@ -102,6 +110,8 @@ def reproduce_link_experiments(network: NetworkHardware) -> list[ComparisonRow]:
             params = experiment_link_parameters(network, TABLE1_EXPERIMENT, nodes=link.nodes)
             rows += _rows("table1 " + "-".join(link.nodes), evaluate_link(params), LINK_FIGURES, link)
     rows += residual_rows(network)
+    if any(tag.source == "calibrated" for tag in network.provenance.values()):
+        rows = [dataclasses.replace(row, role="calibrated") if row.paper is not None else row for row in rows]
     return rows
 
 
