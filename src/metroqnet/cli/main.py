@@ -71,8 +71,9 @@ def _reproduce_paper(args: argparse.Namespace, network) -> int:
     def progress(section: str) -> None:
         print(f"metroqnet reproduce: {section} ...", file=sys.stderr, flush=True)
 
-    run = reproduce_paper(network, out=args.out, seed=seed, quick=args.quick, overwrite=args.overwrite,
-                          calibration=calibration, progress=progress)
+    with _stages("reproduce") as stage:
+        run = reproduce_paper(network, out=args.out, seed=seed, quick=args.quick, overwrite=args.overwrite,
+                              calibration=calibration, progress=progress, stage=stage)
     if args.json:
         _print_json([row.as_dict() for row in run.rows])
     else:

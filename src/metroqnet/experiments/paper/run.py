@@ -81,6 +81,11 @@ class Context:
     seed: Seed
     calibration: Calibration | None = None
     progress: Callable[[str], None] | None = None
+    #: stage(description, total) -> advance(n): a progress bar for a long step (the CLI's; None shows nothing)
+    stage: Callable[[str, int], Callable[[int], None]] | None = None
+
+    def advance(self, description: str, total: int) -> Callable[[int], None] | None:
+        return None if self.stage is None else self.stage(description, total)
 
     def stream(self, section: str):
         return child(self.seed, SECTION_STREAMS[section])
@@ -126,7 +131,7 @@ def _calibration(context: Context, result: SectionResult) -> None:
     size = context.size
     settings = SamplerSettings(walkers=size.walkers, steps=size.steps, refit_steps=size.refit_steps)
     seed = int(context.stream("calibration").generate_state(1)[0])
-    calibration = calibration_file(calibrate(context.network, seed=seed, settings=settings))
+    calibration = calibration_file(calibrate(context.network, seed=seed, settings=settings, stage=context.stage))
     path = write_text_file(context.folder / "calibration.json", calibration_text(calibration), what="--out")
     result.files.append(path)
     result.rows += calibration_rows(calibration.report)
@@ -138,12 +143,14 @@ def _calibration(context: Context, result: SectionResult) -> None:
 
 
 def _fig2(context: Context, result: SectionResult) -> None:
-    from metroqnet.experiments.fig2_data import run_fig2, write_fig2
+    from metroqnet.experiments.fig2_data import fig2_trials, run_fig2, write_fig2
     from metroqnet.experiments.phase_stabilization import stabilization_setup
 
     setup = stabilization_setup(context.network)
     hours = context.size.fig2_hours if context.size.fig2_hours is not None else setup.duration_h
-    fig = run_fig2(setup, trials=context.size.fig2_trials, hours=hours, seed=context.stream("fig2"))
+    trials = context.size.fig2_trials
+    fig = run_fig2(setup, trials=trials, hours=hours, seed=context.stream("fig2"),
+                   progress=context.advance("Fig. 2", fig2_trials(setup, trials=trials, hours=hours)))
     written, notes = write_fig2(fig, context.folder / "fig2", overwrite=True)
     result.figures += [path for path in written if path.suffix == ".png"]
     result.files += [path for path in written if path.suffix != ".png"]
@@ -404,11 +411,13 @@ def reproduce_paper(
     calibration: Calibration | None = None,
     only: tuple[str, ...] | None = None,
     progress: Callable[[str], None] | None = None,
+    stage: Callable[[str, int], Callable[[int], None]] | None = None,
 ) -> PaperRun:
     """Every section into ``out`` (data files, figures, ``numbers.csv``, ``summary.json``, ``report.html``).
 
     With ``calibration`` (a file already made) its values are applied and the calibration section is
-    not run; ``only`` runs a subset of the sections (names of :data:`SECTIONS`).
+    not run; ``only`` runs a subset of the sections (names of :data:`SECTIONS`); ``progress(name)`` is called
+    as each section starts, ``stage(description, total)`` gives a bar's ``advance`` for its long steps.
     """
     from metroqnet.experiments.paper.html import render_report
 
@@ -419,7 +428,7 @@ def reproduce_paper(
         if name not in names:
             raise ConfigError.at("only", f"{name!r} is not a section; allowed: {', '.join(names)}")
     context = Context(network=network, folder=folder, size=QUICK if quick else FULL, seed=sequence,
-                      progress=progress)
+                      progress=progress, stage=stage)
     sections: list[SectionResult] = []
     if calibration is not None:
         context.calibration = calibration
