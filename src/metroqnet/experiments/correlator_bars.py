@@ -214,6 +214,7 @@ def draw_correlator_figure(result: CorrelatorFigure, *, panels: Mapping[str, str
     count = len(result.series)
     slot = 0.8 / count
     any_published = any(one.published_fidelity for one in result.series)
+    low, high = -1.15, 1.15  # the ideal values ±1 with a margin, widened below so no error bar is cut off
     for ax, (letter, sign) in zip(axes, panels.items(), strict=True):
         for group, name in enumerate(FIGURES):
             left = group - 0.4
@@ -225,6 +226,8 @@ def draw_correlator_figure(result: CorrelatorFigure, *, panels: Mapping[str, str
                        lw=1.0, zorder=1)
                 value, error = one.sampled[sign][name], one.sampled_stderr[sign][name]
                 if not math.isnan(value):
+                    reach = 0.0 if math.isnan(error) else error
+                    low, high = min(low, value - reach - 0.05), max(high, value + reach + 0.05)
                     ax.bar(x, value, width=slot * 0.5, color=colour, zorder=2)
                     ax.errorbar(x, value, yerr=0.0 if math.isnan(error) else error, fmt="none", ecolor="k",
                                 elinewidth=1.2, capsize=3, zorder=3)
@@ -238,9 +241,9 @@ def draw_correlator_figure(result: CorrelatorFigure, *, panels: Mapping[str, str
         for boundary in range(len(FIGURES) - 1):
             ax.axvline(boundary + 0.5, color="0.85", lw=0.8, zorder=0)
         ax.set_xticks(range(len(FIGURES)), [FIGURE_LABELS[name] for name in FIGURES], fontsize=11)
-        ax.set(xlim=(-0.55, len(FIGURES) - 0.45), ylim=(-1.15, 1.15), xlabel="correlator, and the PME fidelity F")
+        ax.set(xlim=(-0.55, len(FIGURES) - 0.45), xlabel="correlator, and the PME fidelity F")
         ax.set_title(f"{letter}   {SIGN_SYMBOLS[sign]}", loc="left", fontsize=12)
-    axes[0].set_ylabel("value")
+    axes[0].set(ylabel="value", ylim=(low, high))  # shared y: one call sets every panel
     handles = []
     for one in result.series:
         handles.append(Patch(facecolor=colours[one.key], label=f"{labels[one.key]}: sampled ±1 s.e."))
