@@ -48,9 +48,7 @@ def _timed_loop() -> dict[str, float]:
         finally:
             spent["s"] += time.perf_counter() - start
 
-    import metroqnet.experiments.network_run as network_run
-
-    network_run.write_residual_std_rad = timed
+    link_setup.write_residual_std_rad = timed
     return spent
 
 

@@ -8,8 +8,6 @@ import math
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from metroqnet.cli.arguments import positive_number, seed_value, whole_number
 from metroqnet.cli.link_sources import add_network_arguments, network_from_args
 from metroqnet.cli.progress import progress_bar
@@ -113,26 +111,6 @@ def _requests(network, text: str | None, policy: str) -> list[tuple[str, str]]:
     return queue
 
 
-def drift_summary(comparison) -> dict[str, object]:
-    """One pair's drift tracking in its slots beside the fixed link: what --json gives under ``drift``."""
-    from metroqnet.experiments.phase_stabilization import SETTLE_WINDOWS
-
-    switched = comparison.switched
-    return {
-        "calibration_share": switched.calibration_share,
-        "windows": switched.windows,
-        "switch_ins": switched.switch_ins,
-        "max_abs_residual_hz": comparison.switched_max_abs_residual_hz,
-        "fixed_link_max_abs_residual_hz": comparison.fixed_max_abs_residual_hz,
-        "residual_std_hz": float(np.std(switched.residual_hz[SETTLE_WINDOWS:])),
-        "fixed_link_residual_std_hz": float(np.std(comparison.fixed.residual_hz[SETTLE_WINDOWS:])),
-        "first_trial_phase_std_deg": float(switched.switch_in_std_deg[0]) if switched.switch_in_std_deg.size else None,
-        "first_trials": switched.first_trials,
-        "first_trials_phase_std_deg": switched.first_trials_std_deg,
-        "steady_phase_std_deg": switched.steady_std_deg,
-    }
-
-
 def drift_csv(drift) -> str:
     """Every pair's calibration windows in its slots: link, time_h, drift_hz, compensation_hz, residual_hz."""
     from metroqnet.experiments.network_run import link_label
@@ -209,7 +187,7 @@ def command_network(args: argparse.Namespace) -> int:
                 raise error.renamed("--hours") from None
             raise
         for comparison in drift:
-            document["links"][link_label(comparison.pair)]["drift"] = drift_summary(comparison)
+            document["links"][link_label(comparison.pair)]["drift"] = comparison.summary()
     table = None
     if args.table1:
         from metroqnet.config.calibration_file import read_calibration
@@ -260,8 +238,8 @@ def write_network_run(run, directory: Path, *, overwrite: bool) -> list[Path]:
                                what="--out")]
     labels = ["-".join(pair) for pair in run.schedule.pairs]
     rows = ["slot,start_s,link"]
-    for slot, (start_ns, pair) in enumerate(zip(run.schedule.start_ns, run.schedule.pair)):
-        rows.append(f"{slot},{start_ns / 1e9:.9f},{labels[pair] if pair >= 0 else 'idle'}")
+    for slot, (start_s, pair) in enumerate(zip(run.schedule.start_s, run.schedule.pair)):
+        rows.append(f"{slot},{start_s:.9f},{labels[pair] if pair >= 0 else 'idle'}")
     written.append(write_text_file(folder / "schedule.csv", "\n".join(rows) + "\n", what="--out"))
     records = {label: link.record for label, link in run.links.items() if link.trials}
     if records:

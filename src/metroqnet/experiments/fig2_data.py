@@ -32,6 +32,7 @@ from metroqnet.experiments.phase_stabilization import (
     visibility_versus_frequency,
     visibility_versus_phase,
 )
+from metroqnet.experiments.plot_files import plot_or_note
 
 #: The scan points of the panels (what is swept, not hardware).
 PHOTONS_PER_NODE = (2.5, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0)
@@ -174,11 +175,8 @@ def write_fig2(fig: Fig2, directory: str | Path, *, overwrite: bool = False) -> 
     """
     folder = prepare_output_folder(directory, overwrite=overwrite)
     written = write_fig2_tables(fig, folder)
-    notes = []
-    try:
-        written.append(plot_fig2(fig, folder / "fig2.png"))
-    except ImportError:
-        notes.append("matplotlib not installed, no fig2.png (pip install 'metroqnet[plot]')")
+    figures, notes = plot_or_note(plot_fig2, fig, folder / "fig2.png")
+    written += figures
     summary = json.dumps(fig.summary(), indent=2, allow_nan=False) + "\n"
     written.append(write_text_file(folder / "summary.json", summary, what="--out"))
     return written, notes

@@ -35,6 +35,7 @@ from metroqnet.config.seeds import Seed, child, seed_record
 from metroqnet.config.validation import Count, check
 from metroqnet.config.versions import versions
 from metroqnet.experiments.link_setup import experiment_link_parameters
+from metroqnet.experiments.plot_files import plot_or_note
 from metroqnet.experiments.simulation import simulate_link
 from metroqnet.link.evaluate import evaluate_link
 
@@ -124,12 +125,8 @@ def write_fig3_density(result: Fig3Density, directory: str | Path, *, overwrite:
     written = [write_text_file(folder / "fig3_density.csv", result.to_csv(), what="--out"),
                write_text_file(folder / "fig3_density.json", json.dumps(result.to_dict(), indent=2) + "\n",
                                what="--out")]
-    notes = []
-    try:
-        written.append(plot_fig3_density(result, folder / "fig3_density.png"))
-    except ImportError:
-        notes.append("matplotlib not installed, no fig3_density.png (pip install 'metroqnet[plot]')")
-    return written, notes
+    figures, notes = plot_or_note(plot_fig3_density, result, folder / "fig3_density.png")
+    return written + figures, notes
 
 
 # --- the figure ---------------------------------------------------------------------------------

@@ -132,12 +132,15 @@ def link_parameters_from_loop(
     storage_us: float,
     repetition_rate_hz: float | None = None,
     herald_transmission_scale: float = 1.0,
+    residual_trials: int = WRITE_RESIDUAL_TRIALS,
 ) -> LinkParameters:
     """:func:`metroqnet.physics.mapping.link_parameters` with σ_res = :func:`write_residual_std_rad` of the link.
 
-    The loop runs at ``repetition_rate_hz`` (or the network's stabilization rate, see :func:`loop_setup`).
+    The loop runs ``residual_trials`` trials at ``repetition_rate_hz`` (or the network's stabilization rate,
+    see :func:`loop_setup`).
     """
-    residual_rad = write_residual_std_rad(network, node_x, node_y, repetition_rate_hz=repetition_rate_hz)
+    residual_rad = write_residual_std_rad(network, node_x, node_y, repetition_rate_hz=repetition_rate_hz,
+                                          trials=residual_trials)
     return link_parameters(
         network, node_x, node_y, storage_us=storage_us, phase_residual_std_rad=residual_rad,
         repetition_rate_hz=repetition_rate_hz, herald_transmission_scale=herald_transmission_scale,
@@ -150,12 +153,13 @@ def herald_transmission_scale(experiment: Experiment) -> float:
 
 
 def experiment_link_parameters(
-    network: NetworkHardware, experiment: str, *, nodes: tuple[str, str] | None = None
+    network: NetworkHardware, experiment: str, *, nodes: tuple[str, str] | None = None,
+    residual_trials: int = WRITE_RESIDUAL_TRIALS,
 ) -> LinkParameters:
     """Link parameters of a declared link experiment: its storage time, repetition rate and herald scale.
 
     ``nodes`` (default: the experiment's own pair) takes another pair at the same settings,
-    e.g. the other links of Table 1 at the 5 µs run's.
+    e.g. the other links of Table 1 at the 5 µs run's; ``residual_trials`` sizes the loop's run.
     """
     declared = network.experiment(experiment)
     if declared.kind != "link" or declared.storage_us is None:
@@ -166,7 +170,7 @@ def experiment_link_parameters(
     try:
         return link_parameters_from_loop(
             network, *pair, storage_us=declared.storage_us, repetition_rate_hz=declared.repetition_rate_hz,
-            herald_transmission_scale=herald_transmission_scale(declared),
+            herald_transmission_scale=herald_transmission_scale(declared), residual_trials=residual_trials,
         )
     except ConfigError as error:
         if error.field == "herald_transmission_scale":

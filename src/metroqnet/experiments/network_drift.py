@@ -234,6 +234,25 @@ class PairDriftComparison:
     def fixed_max_abs_residual_hz(self) -> float:
         return self.fixed.max_abs_residual_hz()
 
+    def summary(self) -> dict[str, object]:
+        """The figures ``metroqnet network --drift`` reports: shares, max and sd of the residual beside the fixed link's,
+        the phase at the write in the first trial after a switch-in and in steady lock."""
+        switched = self.switched
+        first = switched.switch_in_std_deg
+        return {
+            "calibration_share": switched.calibration_share,
+            "windows": switched.windows,
+            "switch_ins": switched.switch_ins,
+            "max_abs_residual_hz": self.switched_max_abs_residual_hz,
+            "fixed_link_max_abs_residual_hz": self.fixed_max_abs_residual_hz,
+            "residual_std_hz": float(np.std(switched.residual_hz[SETTLE_WINDOWS:])),
+            "fixed_link_residual_std_hz": float(np.std(self.fixed.residual_hz[SETTLE_WINDOWS:])),
+            "first_trial_phase_std_deg": float(first[0]) if first.size else None,
+            "first_trials": switched.first_trials,
+            "first_trials_phase_std_deg": switched.first_trials_std_deg,
+            "steady_phase_std_deg": switched.steady_std_deg,
+        }
+
 
 def network_drift_comparison(
     network: NetworkHardware,

@@ -48,15 +48,11 @@ from metroqnet.config.hardware import NetworkHardware
 from metroqnet.config.link_parameters import LinkParameters
 from metroqnet.config.seeds import Seed, child, seed_record, seed_sequence
 from metroqnet.config.validation import Positive, check
-from metroqnet.experiments.link_setup import (
-    WRITE_RESIDUAL_TRIALS,
-    herald_transmission_scale,
-    write_residual_std_rad,
-)
+from metroqnet.experiments.link_setup import WRITE_RESIDUAL_TRIALS, experiment_link_parameters
 from metroqnet.experiments.phase_stabilization import check_trials
 from metroqnet.link.evaluate import LinkResult, evaluate_link
 from metroqnet.network.schedule import ScheduleResult, SwitchSchedule, run_schedule
-from metroqnet.physics.mapping import link_parameters, round_trip_us
+from metroqnet.physics.mapping import round_trip_us
 from metroqnet.physics.trial_timing import AFTER_HERALD, DELAYED_CHOICE
 from metroqnet.sampling.link_sampler import LinkSampler
 
@@ -71,25 +67,18 @@ def link_label(pair: Sequence[str]) -> str:
     return "-".join(pair)
 
 
-def server_nodes(network: NetworkHardware) -> tuple[str, ...]:
-    """The nodes the server's switch serves: the topology's nodes of its server, else every node."""
-    topology = getattr(network, "topology", None)
-    if topology is None:
-        return tuple(network.nodes)
-    servers = list(topology.servers)
+def _the_server(network: NetworkHardware):
+    """The topology's one server (a run switches one server's nodes)."""
+    servers = list(network.topology.servers.values())
     if len(servers) != 1:
-        raise ConfigError.at("topology.servers", f"{len(servers)} servers ({', '.join(servers)}); a network run "
-                             "switches one server's nodes: give a network with one server")
-    return tuple(topology.nodes_of(servers[0]))
+        raise ConfigError.at("topology.servers", f"{len(servers)} servers ({', '.join(s.name for s in servers)}); a "
+                             "network run switches one server's nodes: give a network with one server")
+    return servers[0]
 
 
-def server_switch_outputs(network: NetworkHardware) -> int:
-    """The outputs of the server's switch (the topology's, else the two a link needs)."""
-    topology = getattr(network, "topology", None)
-    if topology is None:
-        return 2
-    server = next(iter(topology.servers.values()))
-    return int(server.switch_outputs)
+def server_nodes(network: NetworkHardware) -> tuple[str, ...]:
+    """The nodes the server's switch serves (the topology's nodes of its one server)."""
+    return tuple(network.topology.nodes_of(_the_server(network).name))
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -208,25 +197,9 @@ class NetworkRun:
         }
 
 
-def network_link_parameters(
-    network: NetworkHardware, pair: tuple[str, str], *, experiment: str, residual_trials: int = WRITE_RESIDUAL_TRIALS
-) -> LinkParameters:
-    """The pair's link parameters at a declared link experiment's settings, with its loop's residual at the write."""
-    declared = network.experiment(experiment)
-    if declared.kind != "link" or declared.storage_us is None:
-        raise ConfigError.at("experiment", f"{experiment!r} is a {declared.kind!r} experiment; a network run needs a "
-                             "link experiment (its storage time and repetition rate)")
-    residual_rad = write_residual_std_rad(
-        network, *pair, repetition_rate_hz=declared.repetition_rate_hz, trials=residual_trials
-    )
-    return link_parameters(
-        network, *pair, storage_us=declared.storage_us, phase_residual_std_rad=residual_rad,
-        repetition_rate_hz=declared.repetition_rate_hz, herald_transmission_scale=herald_transmission_scale(declared),
-    )
-
-
 def trials_per_slot(timeslot_s: float, repetition_rate_hz: float) -> int:
     """Whole trials in one timeslot: floor(timeslot × rate) (a partial trial at the slot's end is not run)."""
+    # the guard keeps a product that is whole in decimals (5.8 s × 2.76 kHz) from flooring one below in binary
     trials = math.floor(timeslot_s * repetition_rate_hz * (1 + 1e-12))
     if trials < 1:
         raise ConfigError.at("timeslot_s", f"{timeslot_s:g} s holds no whole trial at {repetition_rate_hz:g} Hz; "
@@ -262,7 +235,7 @@ def run_network(
                              "link experiment (its storage time and repetition rate)")
     nodes = server_nodes(network)
     setting = SwitchSchedule(
-        nodes=nodes, timeslot_s=network.server.timeslot_s, switch_outputs=server_switch_outputs(network),
+        nodes=nodes, timeslot_s=network.server.timeslot_s, switch_outputs=_the_server(network).switch_outputs,
         policy=policy, requests=tuple(tuple(request) for request in requests),
     )
     schedule = run_schedule(setting, hours=hours, seed=child(sequence, SCHEDULE_STREAM))
@@ -273,7 +246,7 @@ def run_network(
         slots = np.flatnonzero(schedule.pair == index)
         if slots.size == 0:
             continue  # a pair the switch never connected in this run: no link to report
-        params = network_link_parameters(network, pair, experiment=experiment, residual_trials=residual_trials)
+        params = experiment_link_parameters(network, experiment, nodes=pair, residual_trials=residual_trials)
         label = link_label(pair)
         sampler = LinkSampler(params, link=label)
         trials = int(slots.size) * per_slot

@@ -138,13 +138,14 @@ def expected_record(params: LinkParameters, *, trials: int, link: str = "x-y") -
                        repetition_rate_hz=params.repetition_rate_hz)
 
 
-def run_length(params: LinkParameters, paper_errors: Mapping[str, float], *, link: str = "x-y") -> RunLength:
-    """Trials whose delta-method stderr of C equals ``paper_errors[sign]`` (mean over the signs given)."""
+def run_length(params: LinkParameters, paper_errors: Mapping[str, float], *, link: str = "x-y",
+               figure: str = "concurrence") -> RunLength:
+    """Trials whose delta-method stderr of ``figure`` (C by default) equals ``paper_errors[sign]`` (mean over signs)."""
     if not paper_errors:
-        raise ConfigError.at(f"published.links.{link}", "no error of C is published: the run length cannot be "
-                             "estimated")
+        raise ConfigError.at(f"published.links.{link}", f"no error of {figure} is published: the run length cannot "
+                             "be estimated")
     analysis = analyze_counts(expected_record(params, trials=REFERENCE_TRIALS, link=link))
-    per_trial = {sign: analysis.figures_stderr[sign]["concurrence"] * math.sqrt(REFERENCE_TRIALS)
+    per_trial = {sign: analysis.figures_stderr[sign][figure] * math.sqrt(REFERENCE_TRIALS)
                  for sign in paper_errors}
     lengths = [(per_trial[sign] / error) ** 2 for sign, error in paper_errors.items()]
     trials = len(BASES) * max(1, round(float(np.mean(lengths)) / len(BASES)))

@@ -47,6 +47,7 @@ from metroqnet.config.seeds import Seed, child, seed_record
 from metroqnet.config.validation import Count, check
 from metroqnet.config.versions import versions
 from metroqnet.experiments.link_setup import experiment_link_parameters
+from metroqnet.experiments.plot_files import plot_or_note
 from metroqnet.experiments.simulation import simulate_link
 from metroqnet.link.figures import evaluate_arrays
 from metroqnet.link.points import LinkPoints
@@ -299,11 +300,8 @@ def write_theta_scan(scan: ThetaScan, directory: str | Path, *, overwrite: bool 
     """``theta_scan.csv``, ``theta_scan.json`` and (with matplotlib) ``theta_scan.png``; (paths written, notes)."""
     folder = prepare_output_folder(directory, overwrite=overwrite)
     written = [write_text_file(folder / "theta_scan.csv", scan.to_csv(), what="--out")]
-    notes = []
-    try:
-        written.append(plot_theta_scan(scan, folder / "theta_scan.png"))
-    except ImportError:
-        notes.append("matplotlib not installed, no theta_scan.png (pip install 'metroqnet[plot]')")
+    figures, notes = plot_or_note(plot_theta_scan, scan, folder / "theta_scan.png")
+    written += figures
     text = json.dumps(scan.as_dict(), indent=2, allow_nan=False) + "\n"
     written.append(write_text_file(folder / "theta_scan.json", text, what="--out"))
     return written, notes

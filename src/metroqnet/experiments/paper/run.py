@@ -24,6 +24,7 @@ from metroqnet.config.hardware import NetworkHardware
 from metroqnet.config.seeds import Seed, child, seed_record, seed_sequence
 from metroqnet.config.versions import versions
 from metroqnet.experiments.paper.numbers import NumberRow, calibration_rows, prediction_quality, rows_csv
+from metroqnet.experiments.plot_files import plot_or_note
 
 #: Each section's child stream of the run's seed (fixed keys: adding a section changes no other's draws).
 SECTION_STREAMS = {"calibration": 0, "fig2": 1, "fig4": 2, "table1": 3, "fig3": 4, "network": 5, "timing": 6}
@@ -231,16 +232,12 @@ def paper_run_trials(params, error: float, *, sign: str = "plus") -> int:
     """Trials whose delta-method error of the PME fidelity equals the paper's ``error`` (an estimate from an error bar).
 
     The paper gives no trial counts; the fidelity's error scales as 1/√trials, so its printed error
-    fixes the run length up to the model's own populations (as :func:`metroqnet.experiments.table1.run_length`
-    does from the error of C).
+    fixes the run length up to the model's own populations, as Table 1's error of C does
+    (:func:`metroqnet.experiments.table1.run_length`).
     """
-    import math
+    from metroqnet.experiments.table1 import run_length
 
-    from metroqnet.analysis.uncertainty import analyze_counts
-    from metroqnet.experiments.table1 import REFERENCE_TRIALS, expected_record
-
-    stderr = analyze_counts(expected_record(params, trials=REFERENCE_TRIALS)).figures_stderr[sign]["fidelity"]
-    return max(3, 3 * round((stderr * math.sqrt(REFERENCE_TRIALS) / error) ** 2 / 3))
+    return run_length(params, {sign: error}, figure="fidelity").trials
 
 
 def _published(network: NetworkHardware, section: str, name: str, field_name: str) -> float | None:
@@ -266,10 +263,7 @@ def _fig3b(context: Context, result: SectionResult) -> None:
                     seed=child(context.stream("fig3"), 3))
     folder = prepare_output_folder(context.folder / "fig3", overwrite=True)
     result.files.append(write_text_file(folder / "fig3b_hom.csv", fig3b_table(fig), what="--out"))
-    try:
-        result.figures.append(plot_fig3b(fig, folder / "fig3b_hom.png"))
-    except ImportError:
-        result.notes.append("matplotlib not installed, no fig3b_hom.png (pip install 'metroqnet[plot]')")
+    _add_plot(result, plot_fig3b, fig, folder / "fig3b_hom.png")
     summary = fig.summary()
     result.notes.append(
         f"Fig. 3b ({node}): g2 {summary['far_detuned_g2']:.3f} far detuned, {summary['resonant_g2']:.3f} on resonance "
@@ -283,10 +277,13 @@ def _write_correlators(context: Context, result: SectionResult, figure, plot, fo
     result.files.append(write_text_file(folder / f"{stem}.csv", figure.to_csv(), what="--out"))
     result.files.append(write_text_file(folder / f"{stem}.json", json.dumps(figure.as_dict(), indent=2,
                                                                            allow_nan=False) + "\n", what="--out"))
-    try:
-        result.figures.append(plot(figure, folder / f"{stem}.png"))
-    except ImportError:
-        result.notes.append(f"matplotlib not installed, no {stem}.png (pip install 'metroqnet[plot]')")
+    _add_plot(result, plot, figure, folder / f"{stem}.png")
+
+
+def _add_plot(result: SectionResult, plot, data, path: Path) -> None:
+    figures, notes = plot_or_note(plot, data, path)
+    result.figures += figures
+    result.notes += notes
 
 
 def _fig3(context: Context, result: SectionResult) -> None:
@@ -338,13 +335,13 @@ def _fig3(context: Context, result: SectionResult) -> None:
 def _timing(context: Context, result: SectionResult) -> None:
     """The trial's timing: the two published rates fix T0 and the duty cycle (fitted); the round trips."""
     from metroqnet.physics.mapping import round_trip_us
-    from metroqnet.physics.trial_timing import fit_cycle
+    from metroqnet.physics.trial_timing import fit_cycle, repetition_rate_hz
 
     network = context.network
     five, long = network.experiment("storage_5us"), network.experiment("storage_107us")
     cycle = fit_cycle(five.repetition_rate_hz, five.storage_us, long.repetition_rate_hz, long.storage_us)
     for experiment in (five, long):
-        rate = cycle.duty_cycle * 1e6 / (cycle.fixed_duration_us + experiment.storage_us)
+        rate = repetition_rate_hz(cycle.fixed_duration_us + experiment.storage_us, cycle.duty_cycle)
         result.rows.append(NumberRow(
             experiment=experiment.name, figure="repetition rate (Hz), from T0 and the duty cycle",
             key=f"experiments.{experiment.name}.repetition_rate_hz", model=rate, model_error=None,
