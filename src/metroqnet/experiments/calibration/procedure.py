@@ -118,7 +118,7 @@ def calibration_setup(network: NetworkHardware, *, stage: Stage | None = None, g
             "is tabulated over one of them: keep one prior on the loop's inputs"
         )
     prior = driving[0] if driving else None
-    advance = stage("loop table", table_runs(prior, settings, grid_points))
+    advance = stage("loop table (runs)", table_runs(prior, settings, grid_points))
     table = residual_table(network, prior=prior, settings=settings, apply=with_values, grid_points=grid_points,
                            progress=advance)
     model = ForwardModel(network, priors, [t for t in targets if t.fitted], table)
@@ -153,7 +153,7 @@ def preset_unit(setup: Setup) -> np.ndarray:
 def find_map(setup: Setup, *, seed: np.random.SeedSequence, stage: Stage | None = None) -> MaximumPosterior:
     """Step 3: the MAP, from the preset's values and seeded random starts."""
     stage = stage or _quiet
-    advance = stage("maximum of the posterior", MAP_STARTS + 1)
+    advance = stage("maximum of the posterior (starts)", MAP_STARTS + 1)
     return maximum_posterior(setup.posterior, starts=[preset_unit(setup)], rng=generator(child(seed, 0)),
                              progress=advance)
 
@@ -184,6 +184,8 @@ class CalibrationResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
     links_out: tuple[Prediction, ...] | None = None
     links_out_refits: tuple[dict[str, object], ...] = ()
+    #: each number's model sd over the posterior samples: the calibration's uncertainty of a fitted value
+    posterior_sd: dict[str, float] = field(default_factory=dict)
 
     def inside_2sigma(self) -> tuple[int, int]:
         return sum(p.inside_2sigma for p in self.leave_one_out), len(self.leave_one_out)
@@ -244,6 +246,8 @@ def calibrate(
 
     _, at_map = posterior.evaluate(best.unit[None, :])
     map_predictions = {t.key: float(v) for t, v in zip(model.targets, at_map[0], strict=True)}
+    spread = np.nanstd(chain.predictions, axis=0)
+    posterior_sd = {t.key: float(v) for t, v in zip(model.targets, spread, strict=True) if np.isfinite(v)}
     chi2 = float(sum(((map_predictions[t.key] - t.value) / t.error) ** 2 for t in posterior.terms))
     return CalibrationResult(
         network=network.name, seed=int(seed), settings=settings, priors=setup.priors, targets=setup.targets,
@@ -253,7 +257,7 @@ def calibrate(
         chain=chain.diagnostics(), refits=tuple(refits), table=setup.table.as_dict(),
         loop_check=_loop_check(setup, best.unit),
         links_reason=None if network.calibration is None else network.calibration.links_reason,
-        links_out=by_link, links_out_refits=tuple(link_refits),
+        links_out=by_link, links_out_refits=tuple(link_refits), posterior_sd=posterior_sd,
     )
 
 

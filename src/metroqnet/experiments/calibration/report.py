@@ -55,6 +55,7 @@ def calibration_file(result: CalibrationResult) -> Calibration:
             fit_rows.append({
                 "key": target.key, "label": target.label, "setting": target.setting, "paper": target.value,
                 "error": target.error, "map": value, "z": (value - target.value) / target.error,
+                "posterior_sd": result.posterior_sd.get(target.key),
                 "in_likelihood": target.in_likelihood,
             })
     report = {
