@@ -39,9 +39,24 @@ def test_number_rows_compute_deviation_and_refuse_unknown_roles():
     with pytest.raises(ValueError, match="role"):
         NumberRow(**{**row.__dict__, "role": "guessed"})
     far = NumberRow(**{**row.__dict__, "model": 3.0})
-    assert prediction_quality([row, far]) == {
-        "predicted": 2, "inside_2sigma": 1,
-        "outside": [{"experiment": "e", "figure": "f", "deviation_sigma": pytest.approx(4.0)}]}
+    quality = prediction_quality([row, far])
+    assert {key: quality[key] for key in ("predicted", "inside_2sigma")} == {"predicted": 2, "inside_2sigma": 1}
+    (outside,) = quality["outside"]
+    assert outside["deviation_sigma"] == pytest.approx(4.0)  # (3.0 - 1.0) / 0.5
+    assert "not in the fit" in outside["gap"]
+
+
+def test_a_missed_prediction_says_whether_the_fit_itself_reaches_the_number():
+    """The MAP inside 2σ: a tension with the other numbers; outside: the model lacks something."""
+    predicted = NumberRow(experiment="e", figure="f", key="k", model=3.0, model_error=0.3, paper=1.0, paper_error=0.4,
+                          role="predicted", source="leave-one-out")
+    reached = NumberRow(**{**predicted.__dict__, "model": 1.2, "model_error": 0.1, "role": "calibrated",
+                           "source": "MAP"})
+    missed = NumberRow(**{**reached.__dict__, "model": 2.5})
+    (tension,) = prediction_quality([predicted, reached])["outside"]
+    assert "tension" in tension["gap"] and "+0.5σ" in tension["gap"]  # (1.2 - 1.0) / sqrt(0.1² + 0.4²) = 0.49
+    (lacking,) = prediction_quality([predicted, missed])["outside"]
+    assert "lacks" in lacking["gap"] and "+3.6σ" in lacking["gap"]  # 1.5 / 0.412 = 3.64
 
 
 def test_the_report_holds_every_section_its_numbers_and_data(report):
@@ -153,3 +168,38 @@ def test_cli_exit_status_says_a_section_failed_and_the_page_is_still_written(mon
     error = capsys.readouterr().err
     assert "section fig4 failed: RuntimeError: no such figure" in error
     assert (folder / "report.html").is_file() and (folder / "table1.json").is_file()
+
+
+def test_a_set_value_leads_the_page_with_what_it_changes(monkeypatch, tmp_path):
+    """``reproduce --out --set``: the changed value, and each exact figure at the preset and at the change.
+
+    Independent checks: Charlie's fibre is not on the Alice–Bob path, so every Alice–Bob figure is
+    unchanged (difference exactly 0); a longer fibre loses more write-out photons, so the
+    Alice–Charlie concurrence falls (Table 1 scales as the herald path's transmission).
+    """
+    kept = [entry for entry in paper_run.SECTIONS if entry[0] == "timing"]
+    monkeypatch.setattr(paper_run, "SECTIONS", tuple(kept))
+    folder = tmp_path / "run"
+    assert main(["reproduce", "--out", str(folder), "--quick", "--seed", "5",
+                 "--set", "nodes.charlie.fibre_length_km=20"]) == 0
+    changes = json.loads((folder / "changes.json").read_text())
+    keys = {row["key"]: row for row in changes["parameter_changes"]}
+    assert keys["nodes.charlie.fibre_length_km"]["preset"] == 9.0  # the preset's [topology] charlie-server fibre
+    assert keys["nodes.charlie.fibre_length_km"]["changed"] == 20.0
+    assert all(key.startswith(("nodes.charlie.", "topology.fibres.charlie-server.")) for key in keys)
+    figures = changes["figure_changes"]
+    assert figures and all(row["difference"] == 0.0 for row in figures if row["experiment"] == "storage_5us")
+    concurrence = [row for row in figures if row["experiment"] == "table1 alice-charlie" and row["figure"] == "C Ψ+"]
+    assert len(concurrence) == 1 and concurrence[0]["changed"] < concurrence[0]["preset"]
+    page = (folder / "report.html").read_text()
+    assert page.index("What the changed values do") < page.index("Trial timing")
+    assert "nodes.charlie.fibre_length_km" in page
+
+
+def test_without_set_there_is_no_changes_section(monkeypatch, tmp_path):
+    kept = [entry for entry in paper_run.SECTIONS if entry[0] == "timing"]
+    monkeypatch.setattr(paper_run, "SECTIONS", tuple(kept))
+    folder = tmp_path / "run"
+    assert main(["reproduce", "--out", str(folder), "--quick", "--seed", "5"]) == 0
+    assert not (folder / "changes.json").exists()
+    assert "What the changed values do" not in (folder / "report.html").read_text()

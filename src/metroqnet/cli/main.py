@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -71,9 +72,11 @@ def _reproduce_paper(args: argparse.Namespace, network) -> int:
     def progress(section: str) -> None:
         print(f"metroqnet reproduce: {section} ...", file=sys.stderr, flush=True)
 
+    # with --set, the page leads with what the change does: every exact figure at the preset's values and at these
+    baseline = network_from_args(argparse.Namespace(**{**vars(args), "overrides": []})) if args.overrides else None
     with _stages("reproduce") as stage:
         run = reproduce_paper(network, out=args.out, seed=seed, quick=args.quick, overwrite=args.overwrite,
-                              calibration=calibration, progress=progress, stage=stage)
+                              calibration=calibration, progress=progress, stage=stage, baseline=baseline)
     if args.json:
         _print_json([row.as_dict() for row in run.rows])
     else:
@@ -158,13 +161,15 @@ def _predicted(predictions: dict, row) -> dict[str, object]:
 
 @contextlib.contextmanager
 def _stages(command: str):
-    """Progress bars on stderr, one per stage of a calibration."""
+    """Progress bars on stderr, one per stage; a stage's unit is its description's trailing "(units)"."""
     from metroqnet.cli.progress import progress_bar
 
     with contextlib.ExitStack() as bars:
         def stage(description: str, total: int):
             bars.close()
-            return bars.enter_context(progress_bar(f"{command}: {description}", total=total, unit="step"))
+            named = re.search(r"\((\w+?)s?\)$", description)
+            unit = named.group(1) if named else "step"
+            return bars.enter_context(progress_bar(f"{command}: {description}", total=total, unit=unit))
 
         yield stage
 

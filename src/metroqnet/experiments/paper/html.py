@@ -81,6 +81,29 @@ def _parameters_table(parameters: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+def _plain_table(rows: list[dict[str, object]], columns: tuple[str, ...]) -> str:
+    lines = ["<table><tr>" + "".join(f"<th>{html.escape(name)}</th>" for name in columns) + "</tr>"]
+    for row in rows:
+        cells = (f"<td class='text'>{html.escape(str(row[name]))}</td>" if isinstance(row[name], str)
+                 else f"<td>{_number(row[name])}</td>" for name in columns)
+        lines.append("<tr>" + "".join(cells) + "</tr>")
+    lines.append("</table>")
+    return "\n".join(lines)
+
+
+def _changes_tables(tables: dict[str, list[dict[str, object]]]) -> str:
+    parts = ["<h3>Changed values</h3>",
+             _plain_table(tables["parameter_changes"], ("key", "preset", "changed", "source"))]
+    figures = [{**row, "shift_paper_sigma": None if row["shift_paper_sigma"] is None
+                else f"{row['shift_paper_sigma']:+.2f}σ"} for row in tables["figure_changes"]]
+    parts += ["<h3>Exact figures at the preset and at the changed values</h3>",
+              "<p class='note'>shift: the difference in units of the paper's error (how far the change moves "
+              "the figure on the scale the paper resolves).</p>",
+              _plain_table(figures, ("experiment", "figure", "preset", "changed", "difference", "paper",
+                                     "paper_error", "shift_paper_sigma"))]
+    return "\n".join(parts)
+
+
 def _seed_text(seed: dict[str, object]) -> str:
     key = seed.get("spawn_key") or []
     return f"{seed.get('entropy')}" + (f" (spawn key {list(key)})" if key else "")
@@ -111,8 +134,8 @@ def render_report(run, folder: Path, parameters: list[dict[str, object]]) -> str
     ]
     if quality["outside"]:
         parts.append("<ul>" + "".join(
-            f"<li>{html.escape(item['experiment'])} {html.escape(item['figure'])}: {item['deviation_sigma']:+.1f}σ"
-            "</li>" for item in quality["outside"]) + "</ul>")
+            f"<li>{html.escape(item['experiment'])} {html.escape(item['figure'])}: <b>{item['deviation_sigma']:+.1f}σ"
+            f"</b>: {html.escape(item['gap'])}</li>" for item in quality["outside"]) + "</ul>")
     failed = [section for section in run.sections if section.error is not None]
     if failed:
         parts.append("<p class='error'>Failed sections: " + ", ".join(html.escape(s.name) for s in failed) + "</p>")
@@ -124,6 +147,8 @@ def render_report(run, folder: Path, parameters: list[dict[str, object]]) -> str
             parts.append(_image(figure))
         if section.rows:
             parts.append(_rows_table(_ordered(section.rows)))
+        if "parameter_changes" in section.tables:
+            parts.append(_changes_tables(section.tables))
         if "posterior" in section.tables:
             parts.append("<h3>Posterior of the calibrated values</h3>" + _posterior_table(section.tables["posterior"]))
         for note in section.notes:

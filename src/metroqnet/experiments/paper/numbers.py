@@ -59,6 +59,8 @@ class NumberRow:
 def calibration_rows(report: Mapping[str, object]) -> list[NumberRow]:
     """From a calibration file's report: each number's MAP value (``calibrated``) and leave-one-out (``predicted``).
 
+    The calibrated row's ``model_error`` is the model value's sd over the posterior (the calibration's
+    uncertainty; None in a file written before the report carried it).
     The predicted row's ``model_error`` is the prediction's own spread (the model's sd over the
     refit's posterior, without the number's measurement error, which is ``paper_error``).
     """
@@ -66,8 +68,8 @@ def calibration_rows(report: Mapping[str, object]) -> list[NumberRow]:
     fit = report.get("fit")
     for row in (fit.get("rows", []) if isinstance(fit, Mapping) else []):
         rows.append(NumberRow(experiment=row["setting"], figure=row["label"], key=row["key"], model=float(row["map"]),
-                              model_error=None, paper=row["paper"], paper_error=row["error"], role="calibrated",
-                              source="MAP"))
+                              model_error=_float(row.get("posterior_sd")), paper=row["paper"],
+                              paper_error=row["error"], role="calibrated", source="MAP"))
     for block_name in ("leave_one_out", "not_fitted"):
         block = report.get(block_name)
         for row in (block.get("rows", []) if isinstance(block, Mapping) else []):
@@ -78,17 +80,57 @@ def calibration_rows(report: Mapping[str, object]) -> list[NumberRow]:
     return rows
 
 
+def calibration_sd(report: Mapping[str, object]) -> dict[str, float]:
+    """Each fitted number's model sd over the calibration's posterior, by key (empty for an older file)."""
+    fit = report.get("fit")
+    rows = fit.get("rows", []) if isinstance(fit, Mapping) else []
+    return {row["key"]: float(row["posterior_sd"]) for row in rows if row.get("posterior_sd") is not None}
+
+
+def combined_error(stderr: float | None, calibration: float | None) -> float | None:
+    """A simulated figure's error: its counting error and the calibration's uncertainty, in quadrature."""
+    if stderr is None and calibration is None:
+        return None
+    return math.hypot(stderr or 0.0, calibration or 0.0)
+
+
 def _float(value: object) -> float | None:
     return None if value is None else float(value)
 
 
 def prediction_quality(rows: Iterable[NumberRow]) -> dict[str, object]:
-    """How many predicted numbers land within 2σ of the paper, and which do not."""
+    """How many predicted numbers land within 2σ of the paper, and for each that does not, why (:func:`gap`)."""
+    rows = list(rows)
+    fitted = {row.key: row for row in rows if row.role == "calibrated" and row.source == "MAP"}
     predicted = [row for row in rows if row.role == "predicted" and row.deviation_sigma is not None]
     outside = [row for row in predicted if not row.inside_2sigma]
     return {"predicted": len(predicted), "inside_2sigma": len(predicted) - len(outside),
-            "outside": [{"experiment": row.experiment, "figure": row.figure,
-                         "deviation_sigma": row.deviation_sigma} for row in outside]}
+            "outside": [{"experiment": row.experiment, "figure": row.figure, "deviation_sigma": row.deviation_sigma,
+                         "gap": gap(row, fitted.get(row.key))} for row in outside]}
+
+
+def gap(predicted: NumberRow, fitted: NumberRow | None) -> str:
+    """Where a prediction's miss comes from, read off the numbers themselves.
+
+    With the number in the fit (``fitted``, the MAP) inside 2σ, the model can reach it and the
+    other numbers pull the prediction away: a tension between this number and the rest, within the
+    model. Still outside 2σ at the MAP, no setting of the estimated values reaches it together with
+    the others: the model lacks something this number measures. Not fitted at all: it is only
+    predicted from the rest.
+    """
+    size = "wider" if (predicted.model_error or 0.0) > (predicted.paper_error or 0.0) else "narrower"
+    text = (f"predicted {predicted.model:.4g} ± {predicted.model_error or 0.0:.2g} against the paper's "
+            f"{predicted.paper:.4g} ± {predicted.paper_error:.2g} (the prediction's own spread is {size} than "
+            "the paper's error)")
+    if fitted is None or fitted.deviation_sigma is None:
+        return text + "; the number is not in the fit: the model predicts it from the others only"
+    if fitted.inside_2sigma:
+        return text + (f"; with the number in the fit the MAP gives {fitted.model:.4g} ({fitted.deviation_sigma:+.1f}σ): "
+                       "the model can reach it, the other numbers pull the prediction away (a tension within the "
+                       "data, not a missing mechanism)")
+    return text + (f"; even with the number in the fit the MAP gives {fitted.model:.4g} "
+                   f"({fitted.deviation_sigma:+.1f}σ): no setting of the estimated values reaches it together with "
+                   "the other numbers, so the model lacks what this number measures")
 
 
 def rows_csv(rows: Iterable[NumberRow]) -> str:

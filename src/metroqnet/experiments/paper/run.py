@@ -23,7 +23,9 @@ from metroqnet.config.files import prepare_output_folder, write_text_file
 from metroqnet.config.hardware import NetworkHardware
 from metroqnet.config.seeds import Seed, child, seed_record, seed_sequence
 from metroqnet.config.versions import versions
-from metroqnet.experiments.paper.numbers import NumberRow, calibration_rows, prediction_quality, rows_csv
+from metroqnet.experiments.paper.numbers import (
+    NumberRow, calibration_rows, calibration_sd, combined_error, prediction_quality, rows_csv,
+)
 from metroqnet.experiments.plot_files import plot_or_note
 
 #: Each section's child stream of the run's seed (fixed keys: adding a section changes no other's draws).
@@ -91,6 +93,12 @@ class Context:
     def stream(self, section: str):
         return child(self.seed, SECTION_STREAMS[section])
 
+    def model_error(self, key: str, stderr: float | None, role: str) -> float | None:
+        """A simulated number's error: for a calibrated one, the calibration's sd of it added in quadrature."""
+        if role != "calibrated" or self.calibration is None:
+            return stderr
+        return combined_error(stderr, calibration_sd(self.calibration.report).get(key))
+
 
 @dataclass
 class PaperRun:
@@ -115,6 +123,30 @@ class PaperRun:
                               "figures": [p.name for p in s.figures], "files": [p.name for p in s.files],
                               "notes": s.notes} for s in self.sections],
                 **self.versions}
+
+
+def _changes(context: Context, baseline: NetworkHardware) -> SectionResult:
+    """The section a ``--set`` run leads with: what differs from the preset, and what it moves."""
+    from metroqnet.experiments.paper.changes import figure_changes, parameter_changes
+
+    result = SectionResult(name="changes", title="What the changed values do (exact figures at the preset and "
+                           "at the changed values)")
+    start = time.perf_counter()
+    try:
+        if context.calibration is not None:
+            baseline = with_calibration(baseline, context.calibration)
+        result.tables["parameter_changes"] = parameter_changes(baseline, context.network)
+        result.tables["figure_changes"] = figure_changes(baseline, context.network)
+        path = context.folder / "changes.json"
+        write_text_file(path, json.dumps(result.tables, indent=2, default=str) + "\n", what="--out")
+        result.files.append(path)
+        if not result.tables["parameter_changes"]:
+            result.notes.append("No value differs from the preset's (the --set values equal the preset's, or the "
+                                "calibration sets them).")
+    except Exception as error:  # reported on the page like any section's failure
+        result.error = f"{type(error).__name__}: {error}"
+    result.seconds = time.perf_counter() - start
+    return result
 
 
 def with_calibration(network: NetworkHardware, calibration: Calibration) -> NetworkHardware:
@@ -151,18 +183,22 @@ def _fig2(context: Context, result: SectionResult) -> None:
     hours = context.size.fig2_hours if context.size.fig2_hours is not None else setup.duration_h
     trials = context.size.fig2_trials
     fig = run_fig2(setup, trials=trials, hours=hours, seed=context.stream("fig2"),
-                   progress=context.advance("Fig. 2", fig2_trials(setup, trials=trials, hours=hours)))
+                   progress=context.advance("Fig. 2 (trials)", fig2_trials(setup, trials=trials, hours=hours)))
     written, notes = write_fig2(fig, context.folder / "fig2", overwrite=True)
     result.figures += [path for path in written if path.suffix == ".png"]
     result.files += [path for path in written if path.suffix != ".png"]
     result.notes += notes
     summary = fig.summary()
     published = summary.get("published_residual_std_deg") or {}
+    measured_deg = float(summary["residual_std_deg_measured"])
+    role = "calibrated" if context.calibration is not None else "model"
+    # a Gaussian sample's sd from n draws has a standard error of sd / sqrt(2 n)
+    counting_deg = measured_deg / math.sqrt(2 * fig.stabilized.trials) if fig.stabilized.trials else None
     result.rows.append(NumberRow(
         experiment=setup.experiment, figure="residual σ, probe (deg), simulated", key="fig2.residual_std_deg_measured",
-        model=float(summary["residual_std_deg_measured"]), model_error=None, paper=published.get("value"),
-        paper_error=published.get("error"), role="calibrated" if context.calibration is not None else "model",
-        source="simulated"))
+        model=measured_deg,
+        model_error=context.model_error(f"experiments.{setup.experiment}.residual_phase_std_deg", counting_deg, role),
+        paper=published.get("value"), paper_error=published.get("error"), role=role, source="simulated"))
     result.rows.append(NumberRow(
         experiment=setup.experiment, figure=f"max |Δω| over {hours:g} h (kHz; the paper's is a bound, over 76 h)",
         key="fig2.max_abs_residual_khz", model=float(summary["max_abs_residual_khz"]), model_error=None,
@@ -211,9 +247,10 @@ def _table1(context: Context, result: SectionResult) -> None:
         if row.source == "leave-one-out":
             continue  # the calibration section gives the predictions
         role = "calibrated" if (calibrated and row.paper is not None) else "model"
+        key = f"links.{row.link}.{row.figure}"
         result.rows.append(NumberRow(
-            experiment=f"table1 {row.link}", figure=row.figure, key=f"links.{row.link}.{row.figure}",
-            model=row.model, model_error=row.model_stderr, paper=row.paper, paper_error=row.paper_error, role=role,
+            experiment=f"table1 {row.link}", figure=row.figure, key=key,
+            model=row.model, model_error=context.model_error(key, row.model_stderr, role), paper=row.paper, paper_error=row.paper_error, role=role,
             source=row.source))
     from metroqnet.experiments.fig4_correlators import fig4_correlators, plot_fig4_correlators
 
@@ -311,11 +348,11 @@ def _fig3(context: Context, result: SectionResult) -> None:
                 model, stderr = analysis.estimate(estimate, sign) if sign else analysis.estimate(estimate)
             except (KeyError, ValueError):
                 continue
+            key, row_role = f"experiments.{name}.{field_name}", role if value is not None else "model"
             result.rows.append(NumberRow(
-                experiment=name, figure=f"{label}, simulated", key=f"experiments.{name}.{field_name}", model=model,
-                model_error=stderr, paper=None if value is None else value.value,
-                paper_error=None if value is None else value.error, role=role if value is not None else "model",
-                source="simulated"))
+                experiment=name, figure=f"{label}, simulated", key=key, model=model,
+                model_error=context.model_error(key, stderr, row_role), paper=None if value is None else value.value,
+                paper_error=None if value is None else value.error, role=row_role, source="simulated"))
     _fig3b(context, result)
     from metroqnet.experiments.fig3_correlators import fig3_correlators, plot_fig3_correlators
 
@@ -409,12 +446,15 @@ def reproduce_paper(
     only: tuple[str, ...] | None = None,
     progress: Callable[[str], None] | None = None,
     stage: Callable[[str, int], Callable[[int], None]] | None = None,
+    baseline: NetworkHardware | None = None,
 ) -> PaperRun:
     """Every section into ``out`` (data files, figures, ``numbers.csv``, ``summary.json``, ``report.html``).
 
     With ``calibration`` (a file already made) its values are applied and the calibration section is
     not run; ``only`` runs a subset of the sections (names of :data:`SECTIONS`); ``progress(name)`` is called
     as each section starts, ``stage(description, total)`` gives a bar's ``advance`` for its long steps.
+    ``baseline`` (the network before the caller's ``--set`` changes) adds a first section with the
+    values that differ and every exact figure at both (:mod:`~metroqnet.experiments.paper.changes`).
     """
     from metroqnet.experiments.paper.html import render_report
 
@@ -448,6 +488,8 @@ def reproduce_paper(
             result.notes.append(traceback.format_exc(limit=4))
         result.seconds = time.perf_counter() - start
         sections.append(result)
+    if baseline is not None:
+        sections.insert(0, _changes(context, baseline))
     paper = PaperRun(network=network.name, size=context.size.name, seed=seed_record(sequence), sections=sections,
                      versions=versions())
     write_text_file(folder / "numbers.csv", rows_csv(paper.rows), what="--out")
