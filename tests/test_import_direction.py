@@ -34,9 +34,16 @@ ALLOWED_IMPORTS: dict[str, frozenset[str] | None] = {
     "analysis": frozenset({"config", "analysis"}),
     # The network (switch schedule, requests) drives links and control loops on one SimPy clock.
     "network": frozenset({"config", "physics", "link", "sampling", "control", "network"}),
-    "experiments": None,
+    "experiments": frozenset(
+        {"config", "noise", "physics", "link", "analysis", "sampling", "control", "network", "experiments"}
+    ),
+    # Design sweeps run experiments and links on worker processes or a cluster and store what they return.
+    "sweeps": frozenset(
+        {"config", "noise", "physics", "link", "analysis", "sampling", "control", "network", "experiments", "sweeps"}
+    ),
     "cli": frozenset(
-        {"", "config", "noise", "physics", "link", "analysis", "sampling", "control", "network", "experiments", "cli"}
+        {"", "config", "noise", "physics", "link", "analysis", "sampling", "control", "network", "experiments",
+         "sweeps", "cli"}
     ),
 }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 import traceback
 from collections.abc import Callable
@@ -209,8 +210,6 @@ def _fig2(context: Context, result: SectionResult) -> None:
 
 
 def _fig4(context: Context, result: SectionResult) -> None:
-    import math
-
     from metroqnet.experiments.theta_scan import theta_scan, write_theta_scan
 
     thetas = [k * math.pi / 6 for k in range(13)]
