@@ -56,6 +56,9 @@ def test_a_missed_prediction_says_whether_the_fit_itself_reaches_the_number():
     assert "tension" in tension["gap"] and "+0.5σ" in tension["gap"]  # (1.2 - 1.0) / sqrt(0.1² + 0.4²) = 0.49
     (lacking,) = prediction_quality([predicted, missed])["outside"]
     assert "lacks" in lacking["gap"] and "+3.6σ" in lacking["gap"]  # 1.5 / 0.412 = 3.64
+    loose = NumberRow(**{**predicted.__dict__, "model": 4.0, "model_error": 0.8})  # (4 - 1) / sqrt(0.8² + 0.4²) = 3.4
+    (pinned,) = prediction_quality([loose, reached])["outside"]
+    assert "loosely determined" in pinned["gap"] and "2.0×" in pinned["gap"]  # 0.8 / 0.4
 
 
 def test_the_report_holds_every_section_its_numbers_and_data(report):

@@ -67,6 +67,8 @@ FIGURES: tuple[tuple[str, str, str, str | None], ...] = (
         ("p00", "p00"), ("p01", "p01"), ("p10", "p10"), ("p11", "p11"),
         ("ZZ", "zz"), ("XX", "xx"), ("YY", "yy"), ("F", "fidelity"))),
 )
+#: Table 1's figure -> the published field it is compared with (the calibration's key ``links.LINK.FIELD``).
+PUBLISHED_FIELDS = {figure: published for figure, _, _, published in FIGURES if published is not None}
 #: Trials at which the expected counts are analysed for the run length (the delta method's error is then
 #: scaled as 1/√trials; at 1e10 trials the rounding of expected counts and the 1/2 added per cell are negligible).
 REFERENCE_TRIALS = 10**10

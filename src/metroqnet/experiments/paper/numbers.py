@@ -112,25 +112,27 @@ def prediction_quality(rows: Iterable[NumberRow]) -> dict[str, object]:
 def gap(predicted: NumberRow, fitted: NumberRow | None) -> str:
     """Where a prediction's miss comes from, read off the numbers themselves.
 
-    With the number in the fit (``fitted``, the MAP) inside 2σ, the model can reach it and the
-    other numbers pull the prediction away: a tension between this number and the rest, within the
-    model. Still outside 2σ at the MAP, no setting of the estimated values reaches it together with
-    the others: the model lacks something this number measures. Not fitted at all: it is only
-    predicted from the rest.
+    With the number in the fit (``fitted``, the MAP) inside 2σ the model can reach it: if the
+    prediction's spread is wider than the paper's error, the other numbers barely determine what
+    this one measures (it is what pins that down in the fit); if narrower, they pull the
+    prediction away (a tension within the data). Still outside 2σ at the MAP, no setting of the
+    estimated values reaches it together with the others: the model lacks something this number
+    measures. Not fitted at all: it is only predicted from the rest.
     """
-    size = "wider" if (predicted.model_error or 0.0) > (predicted.paper_error or 0.0) else "narrower"
-    text = (f"predicted {predicted.model:.4g} ± {predicted.model_error or 0.0:.2g} against the paper's "
-            f"{predicted.paper:.4g} ± {predicted.paper_error:.2g} (the prediction's own spread is {size} than "
-            "the paper's error)")
+    spread, error = predicted.model_error or 0.0, predicted.paper_error or 0.0
+    text = (f"predicted {predicted.model:.4g} ± {spread:.2g} against the paper's {predicted.paper:.4g} ± {error:.2g}")
     if fitted is None or fitted.deviation_sigma is None:
         return text + "; the number is not in the fit: the model predicts it from the others only"
-    if fitted.inside_2sigma:
-        return text + (f"; with the number in the fit the MAP gives {fitted.model:.4g} ({fitted.deviation_sigma:+.1f}σ): "
-                       "the model can reach it, the other numbers pull the prediction away (a tension within the "
-                       "data, not a missing mechanism)")
-    return text + (f"; even with the number in the fit the MAP gives {fitted.model:.4g} "
-                   f"({fitted.deviation_sigma:+.1f}σ): no setting of the estimated values reaches it together with "
-                   "the other numbers, so the model lacks what this number measures")
+    at_map = f"with the number in the fit the MAP gives {fitted.model:.4g} ({fitted.deviation_sigma:+.1f}σ)"
+    if not fitted.inside_2sigma:
+        return text + (f"; even {at_map}: no setting of the estimated values reaches it together with the other "
+                       "numbers, so the model lacks what this number measures")
+    if error and spread > error:
+        return text + (f"; {at_map}: the model reaches it. Without it the other numbers leave what it measures "
+                       f"loosely determined (the prediction's spread is {spread / error:.1f}× the paper's error): "
+                       "this number is what pins that down in the fit, not a missing mechanism")
+    return text + (f"; {at_map}: the model reaches it, and the other numbers pull the prediction away (a tension "
+                   "within the data, not a missing mechanism)")
 
 
 def rows_csv(rows: Iterable[NumberRow]) -> str:

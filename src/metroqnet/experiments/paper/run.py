@@ -238,7 +238,7 @@ def _fig4(context: Context, result: SectionResult) -> None:
 
 
 def _table1(context: Context, result: SectionResult) -> None:
-    from metroqnet.experiments.table1 import table1
+    from metroqnet.experiments.table1 import PUBLISHED_FIELDS, table1
 
     table = table1(context.network, seed=context.stream("table1"), calibration=context.calibration)
     calibrated = context.calibration is not None
@@ -246,7 +246,7 @@ def _table1(context: Context, result: SectionResult) -> None:
         if row.source == "leave-one-out":
             continue  # the calibration section gives the predictions
         role = "calibrated" if (calibrated and row.paper is not None) else "model"
-        key = f"links.{row.link}.{row.figure}"
+        key = f"links.{row.link}.{PUBLISHED_FIELDS.get(row.figure, row.figure)}"
         result.rows.append(NumberRow(
             experiment=f"table1 {row.link}", figure=row.figure, key=key,
             model=row.model, model_error=context.model_error(key, row.model_stderr, role), paper=row.paper, paper_error=row.paper_error, role=role,
