@@ -19,6 +19,7 @@ from metroqnet.cli.arguments import basis_weights, duration_s, positive_number, 
 from metroqnet.cli.link_sources import add_link_source_arguments, add_network_arguments, link_parameters_from_args
 from metroqnet.cli.link_sources import network_from_args
 from metroqnet.cli.network_command import add_network_command
+from metroqnet.cli.sweep_command import add_sweep_commands
 from metroqnet.cli.progress import done_total, progress_bar
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.files import check_output_file, check_output_folder
@@ -489,6 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
     stabilization.set_defaults(handler=_command_stabilization)
 
     add_network_command(commands, command)
+    add_sweep_commands(commands, command)
     return parser
 
 
