@@ -81,8 +81,13 @@ def _parameters_table(parameters: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+#: Column headings of the plain tables (a key's own name where absent).
+HEADINGS = {"paper_error": "± (paper)", "shift_paper_sigma": "shift (paper's σ)", "source": "tag"}
+
+
 def _plain_table(rows: list[dict[str, object]], columns: tuple[str, ...]) -> str:
-    lines = ["<table><tr>" + "".join(f"<th>{html.escape(name)}</th>" for name in columns) + "</tr>"]
+    lines = ["<table><tr>" + "".join(f"<th>{html.escape(HEADINGS.get(name, name))}</th>" for name in columns)
+             + "</tr>"]
     for row in rows:
         cells = (f"<td class='text'>{html.escape(str(row[name]))}</td>" if isinstance(row[name], str)
                  else f"<td>{_number(row[name])}</td>" for name in columns)
@@ -97,8 +102,8 @@ def _changes_tables(tables: dict[str, list[dict[str, object]]]) -> str:
     figures = [{**row, "shift_paper_sigma": None if row["shift_paper_sigma"] is None
                 else f"{row['shift_paper_sigma']:+.2f}σ"} for row in tables["figure_changes"]]
     parts += ["<h3>Exact figures at the preset and at the changed values</h3>",
-              "<p class='note'>shift: the difference in units of the paper's error (how far the change moves "
-              "the figure on the scale the paper resolves).</p>",
+              "<p class='note'>The calibration (if any) applies to both columns; shift: the difference in units of "
+              "the paper's error (how far the change moves the figure on the scale the paper resolves).</p>",
               _plain_table(figures, ("experiment", "figure", "preset", "changed", "difference", "paper",
                                      "paper_error", "shift_paper_sigma"))]
     return "\n".join(parts)
