@@ -112,3 +112,38 @@ def test_ctrl_c_stops_the_workers_keeps_the_results_and_resumes(tmp_path, clean)
     assert returncode in (1, -signal.SIGINT) and "KeyboardInterrupt" in stderr, stderr
     assert TASKS // 3 <= recorded(folder) < TASKS
     resume_and_compare(folder, clean)
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie (an exited child its parent has not reaped yet)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads process states from /proc (Linux)")
+def test_workers_of_a_coordinator_killed_alone_exit_and_the_sweep_resumes(tmp_path, clean):
+    """``kill -9`` of the coordinator only: its workers, left without anyone to record their results, exit."""
+    folder = tmp_path / "orphaned"
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(folder)], start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120.0  # a guard against a hang, not a timing check
+        while recorded(folder) < 20 and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        child.kill()  # the coordinator alone, not its process group
+        child.wait()
+        workers = {int(name.rsplit(":", 1)[1]) for name in open_store(folder).table()["worker"]}
+        assert len(workers) == 2
+        deadline = time.monotonic() + 30.0
+        while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_running(pid) for pid in workers)
+    finally:
+        try:
+            os.killpg(child.pid, signal.SIGKILL)  # whatever is left of the session (the fork server)
+        except ProcessLookupError:
+            pass
+    resume_and_compare(folder, clean)

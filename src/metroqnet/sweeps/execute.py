@@ -193,13 +193,31 @@ def run_one(compute: Callable[[T], dict], task: T) -> _Outcome:
 _INSTALLED: list[Callable[[Any], dict]] = []
 
 
-def _install(compute: Callable[[Any], dict]) -> None:
+#: How often a local worker checks that its coordinator is alive (s).
+WATCH_COORDINATOR_S = 1.0
+
+
+def _install(compute: Callable[[Any], dict], coordinator_pid: int) -> None:
     """Pool initializer: keep ``compute`` in the worker (pickled once per worker, not once per task).
 
-    Ctrl-C goes to the coordinator only; it stops the workers itself.
+    Ctrl-C goes to the coordinator only; it stops the workers itself. A coordinator killed outright
+    (``kill -9``) cannot: each worker watches it and exits when it is gone, so no orphan keeps
+    computing tasks nobody will record.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _INSTALLED[:] = [compute]
+    threading.Thread(target=_exit_without, args=(coordinator_pid,), daemon=True, name="watch-coordinator").start()
+
+
+def _exit_without(coordinator_pid: int) -> None:
+    while True:
+        time.sleep(WATCH_COORDINATOR_S)
+        try:
+            os.kill(coordinator_pid, 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # exists, owned by another user (pid reused): keep watching
+            pass
 
 
 def _run_installed(task: Any) -> _Outcome:
@@ -372,7 +390,7 @@ def _run_local(todo: list[Any], compute: Callable[[Any], dict], workers: int, re
     if START_METHOD == "forkserver":  # takes effect when this process starts its fork server (once)
         context.set_forkserver_preload(_preload(compute))
     executor = concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_install, initargs=(compute,))
+        max_workers=workers, mp_context=context, initializer=_install, initargs=(compute, os.getpid()))
 
     def cancel(_in_flight: list[Any] | None = None) -> None:
         processes = list((getattr(executor, "_processes", None) or {}).values())  # no public way before 3.14
