@@ -497,9 +497,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
     except SystemExit as stop:  # argparse: --help (0) or a refusal (2), already printed
         return int(stop.code or 0)
+    if unknown:
+        return _refuse(args.command, _unknown_arguments(parser, args.command, unknown))
     missing = _options_without_a_value(parser, args)
     if missing:
         return _refuse(args.command, f"{missing}: expected a value, got '--' (an option's value may not be '--')")
@@ -536,6 +538,18 @@ def _options_without_a_value(parser: argparse.ArgumentParser, args: argparse.Nam
         if any(isinstance(item, list) for item in values):
             return action.option_strings[0] if action.option_strings else action.dest
     return None
+
+
+def _unknown_arguments(parser: argparse.ArgumentParser, command: str, unknown: list[str]) -> str:
+    """``unrecognized arguments: --worker 2 (did you mean --workers?)``: the closest option of the command."""
+    import difflib
+
+    commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    options = [option for action in commands.choices[command]._actions for option in action.option_strings]
+    first = next((text.split("=", 1)[0] for text in unknown if text.startswith("--")), None)
+    close = difflib.get_close_matches(first, options, n=1, cutoff=0.6) if first else []
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"unrecognized arguments: {' '.join(unknown)}{hint}; see metroqnet {command} --help"
 
 
 def _refuse(command: str, message: str) -> int:
