@@ -12,12 +12,15 @@ import socket
 import pandas as pd
 import pytest
 
+from tests import sweep_support
+from tests.sweep_support import comparable
+
 distributed = pytest.importorskip("distributed", reason="the Dask tests need the 'distributed' package")
 
 from metroqnet.config.errors import ConfigError  # noqa: E402
-from metroqnet.sweeps.execute import connect, run_tasks  # noqa: E402
+from metroqnet.sweeps.execute import connect  # noqa: E402
 from metroqnet.sweeps.store import SweepStore, open_store  # noqa: E402
-from metroqnet.sweeps.synthetic import synthetic_compute, synthetic_tasks  # noqa: E402
+from metroqnet.sweeps.synthetic import synthetic_tasks  # noqa: E402
 
 SWEEP_SEED = 23
 
@@ -30,22 +33,11 @@ def cluster():
 
 
 def make_store(folder) -> SweepStore:
-    return SweepStore.create_or_open(folder, sweep_id="dask-test", sweep_record={"name": "dask", "seed": SWEEP_SEED},
-                                     sweep_text="# synthetic tasks\n")
+    return sweep_support.make_store(folder, name="dask", seed=SWEEP_SEED)
 
 
 def run_into(folder, tasks, **options):
-    store = make_store(folder)
-    try:
-        summary = run_tasks(tasks, synthetic_compute, store, **options)
-        runs = store.runs()
-    finally:
-        store.close()
-    return summary, runs, open_store(folder).table()
-
-
-def comparable(table: pd.DataFrame) -> pd.DataFrame:
-    return table.drop(columns=["wall_s", "worker"])
+    return sweep_support.run_into(folder, tasks, name="dask", seed=SWEEP_SEED, **options)
 
 
 def test_the_cluster_gives_the_local_table(cluster, tmp_path):

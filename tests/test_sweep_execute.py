@@ -17,6 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests import sweep_support
+from tests.sweep_support import comparable
+
 from metroqnet.config.errors import ConfigError
 from metroqnet.sweeps import execute
 from metroqnet.sweeps.execute import HOLD_S, ProgressUpdate, run_tasks
@@ -27,24 +30,11 @@ SWEEP_SEED = 11
 
 
 def make_store(folder) -> SweepStore:
-    return SweepStore.create_or_open(folder, sweep_id="synthetic-test",
-                                     sweep_record={"name": "synthetic", "seed": SWEEP_SEED},
-                                     sweep_text="# synthetic tasks\n")
+    return sweep_support.make_store(folder, name="synthetic", seed=SWEEP_SEED)
 
 
 def run_into(folder, tasks, **options):
-    store = make_store(folder)
-    try:
-        summary = run_tasks(tasks, synthetic_compute, store, **options)
-        runs = store.runs()
-    finally:
-        store.close()
-    return summary, runs, open_store(folder).table()
-
-
-def comparable(table: pd.DataFrame) -> pd.DataFrame:
-    """The table without what depends on where and how fast a task ran."""
-    return table.drop(columns=["wall_s", "worker"])
+    return sweep_support.run_into(folder, tasks, name="synthetic", seed=SWEEP_SEED, **options)
 
 
 def expected_value(task: SyntheticTask) -> tuple[float, float]:
