@@ -334,3 +334,20 @@ def test_bad_options_are_refused_in_one_line_before_the_store_is_read(options, m
     with pytest.raises(ConfigError) as refused:
         run_tasks(synthetic_tasks(2, seconds=0.0), synthetic_compute, Untouchable(), **options)
     assert str(refused.value).startswith(message) and "\n" not in str(refused.value)
+
+
+def test_in_process_each_result_is_recorded_before_the_next_task_starts(tmp_path):
+    """No timer can flush while this process computes: a slow task must not hold earlier results back."""
+    tasks = synthetic_tasks(4, seconds=0.0, sweep_seed=SWEEP_SEED)
+    seen: list[int] = []
+    store = make_store(tmp_path / "s")
+
+    def compute(task):  # called in this process (workers=1): count what is recorded when each task starts
+        seen.append(len(store.finished_ids()))
+        return synthetic_compute(task)
+
+    try:
+        run_tasks(tasks, compute, store, workers=1)
+    finally:
+        store.close()
+    assert seen == [0, 1, 2, 3]

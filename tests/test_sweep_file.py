@@ -71,6 +71,7 @@ def install_stand_ins(monkeypatch) -> None:
     compute = types.ModuleType("metroqnet.sweeps.compute")
     compute.parse_compute_table = stand_in_parse_compute
     compute.compute_task = stand_in_compute_task
+    compute.check_on_network = lambda compute, network, *, select=None: None
     optimize = types.ModuleType("metroqnet.sweeps.optimize")
     optimize.parse_optimize_table = stand_in_parse_optimize
     monkeypatch.setitem(sys.modules, "metroqnet.sweeps.compute", compute)

@@ -70,3 +70,12 @@ def test_a_name_the_sweep_does_not_have_is_refused_listing_its_results():
     selection = parse_select_table({"maximize": "min.pme_rate"})
     with pytest.raises(ConfigError, match="'min.pme_rate' is not a result of this sweep; results: .*min.pme_rate_hz"):
         select_best(_table(1), selection)
+
+
+def test_a_constrained_figure_without_any_value_is_none_not_nan():
+    table = _table(6)
+    table["min.fidelity"] = np.nan  # e.g. C~ at a read efficiency of 0: undefined on every task
+    selection = parse_select_table({"maximize": "min.pme_rate_hz", "constraints": ["min.fidelity >= 0.7"]})
+    answer = select_best(table, selection)
+    assert answer.best is None and answer.closest == {"min.fidelity": None}
+    assert "min.fidelity has no value" in answer.summary(selection)

@@ -153,6 +153,19 @@ def test_a_store_of_another_sweep_is_refused_and_left_alone(tmp_path):
     assert len(open_store(tmp_path / "s").table()) == 1
 
 
+def test_a_store_that_holds_no_result_goes_to_the_corrected_sweep(tmp_path):
+    """Every task of a mistaken sweep failed: nothing to protect, so the corrected sweep takes the store."""
+    open_a(tmp_path / "s").close()
+    with SweepStore.create_or_open(tmp_path / "s", sweep_id=SWEEP_B, sweep_record={"name": "b"},
+                                   sweep_text="other") as store:
+        store.record(**task_row(0))
+    stored = open_store(tmp_path / "s")
+    assert stored.provenance["sweep_id"] == SWEEP_B and stored.provenance["name"] == "b"
+    assert (tmp_path / "s" / SWEEP_FILE).read_text() == "other"
+    with pytest.raises(ConfigError, match="another --out"):  # now it holds b's result: a is refused
+        open_a(tmp_path / "s")
+
+
 def test_a_second_writer_is_refused_while_the_first_is_open(tmp_path):
     with open_a(tmp_path / "s"):
         with pytest.raises(ConfigError, match="being written by another running sweep"):
@@ -349,6 +362,23 @@ def test_to_xarray_lays_a_full_grid_on_its_settings(tmp_path):
                                                     "topology.fibres.alice-server.length_km": 0.0}}))
     with pytest.raises(ConfigError, match=r"do not form a full grid: 7 tasks for 3 x 3 = 9 combinations"):
         open_store(tmp_path / "s").to_xarray()
+
+
+def test_to_xarray_takes_a_zipped_group_as_one_dimension(tmp_path):
+    """Settings declared per axis (a group's label): the group's keys step along it as coordinates."""
+    lengths = {"nodes.n1.fibre_length_km": [8.0, 5.0, 4.0], "nodes.n2.fibre_length_km": [9.5, 6.0, 8.0]}
+    record = {"name": "z", "seed": 1, "settings": ["nodes.*.excitation_probability", "layout"]}
+    with SweepStore.create_or_open(tmp_path / "s", sweep_id=SWEEP_A, sweep_record=record, sweep_text="") as store:
+        for index, (chi, layout) in enumerate((c, l) for c in (0.01, 0.02) for l in range(3)):
+            settings = {"nodes.*.excitation_probability": chi, **{key: values[layout] for key, values in
+                                                                  lengths.items()}, "layout": layout}
+            store.record(task_id=f"{index:064x}", index=index, settings=settings,
+                         result={"min.pme_rate_hz": chi * (layout + 1)}, wall_s=0.1, worker="w")
+    grid = open_store(tmp_path / "s").to_xarray()
+    assert dict(grid.sizes) == {"nodes.*.excitation_probability": 2, "layout": 3}
+    assert grid["min.pme_rate_hz"].sel({"nodes.*.excitation_probability": 0.02, "layout": 2}).item() == 0.02 * 3
+    n2 = grid["nodes.n2.fibre_length_km"].sel({"nodes.*.excitation_probability": 0.01})
+    assert list(n2.values) == lengths["nodes.n2.fibre_length_km"]
 
 
 CRASH_CHILD = """

@@ -135,7 +135,7 @@ def test_task_ids_differ_by_settings_seed_base_and_compute(stand_ins, tmp_path):
 
 
 def test_task_ids_survive_a_growing_axis_and_a_new_name(stand_ins):
-    """A store resumes a sweep whose file grew: tasks already computed keep their ids."""
+    """A task is its definition: the same settings keep their id when the file grows an axis or is renamed."""
     before = {task.settings: task.task_id for task in sweep_tasks(parse(HEAD + BODY))}
     grown = HEAD.replace('name = "t"', 'name = "t2"') + axis(CHI, [0.005, 0.01, 0.02]) + axis(PHOTONS, [10, 20, 30])
     after = {task.settings: task.task_id for task in sweep_tasks(parse(grown))}
@@ -150,6 +150,7 @@ def test_task_ids_are_stable_across_processes(stand_ins):
         "from tests.test_sweep_tasks import parse, HEAD, BODY\n"
         "import types\n"
         "m = types.ModuleType('metroqnet.sweeps.compute'); m.parse_compute_table = f.stand_in_parse_compute\n"
+        "m.check_on_network = lambda compute, network, *, select=None: None\n"
         "sys.modules['metroqnet.sweeps.compute'] = m\n"
         "from metroqnet.sweeps.tasks import sweep_tasks\n"
         "spec = parse(HEAD + BODY)\n"

@@ -15,6 +15,7 @@ import functools
 import importlib.util
 import io
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -27,8 +28,8 @@ from metroqnet.config.files import write_text_file
 PLOTS = "plots"
 #: An optimisation's samples (with their place on the Pareto front) in its ``--out`` folder.
 OPTIMIZATION_CSV = "optimization.csv"
-#: The first part of a setting's key path (as --set takes it).
-SETTING_SECTIONS = ("nodes", "server", "drift", "experiments", "topology")
+#: The optimum with every figure, in its ``--out`` folder.
+OPTIMUM_JSON = "optimum.json"
 
 
 def add_sweep_commands(commands, command) -> None:
@@ -76,56 +77,66 @@ def _command_sweep(args: argparse.Namespace) -> int:
     if args.workers is not None:
         args.workers = whole_number(args.workers, option="--workers", low=1, high=4096)
     spec = load_sweep_file(args.file)
+    if not spec.axes and (args.workers is not None or args.scheduler is not None):
+        option = "--workers" if args.workers is not None else "--scheduler"
+        raise ConfigError.at(option, "this sweep has no [[vary]] grid to spread over workers: its [optimize] runs "
+                             "on the batch exact engine in this process; leave the option out")
+    if args.scheduler is not None:
+        from metroqnet.sweeps.execute import probe_scheduler
+
+        probe_scheduler(args.scheduler)  # an address nothing answers is refused before the store is made
     summaries: dict[str, object] = {"sweep": spec.name, "store": str(args.out)}
     failed = False
-    if spec.axes:
-        try:
-            summary = _run_grid(spec, args)
-        except KeyboardInterrupt:
-            print(f"metroqnet sweep: interrupted; every finished task is recorded in {args.out}: rerun the same "
-                  "command to resume", file=sys.stderr)
-            return 130
-        summaries["grid"] = _summary_dict(summary)
-        failed = not summary.ok
-        summaries.update(_answer_and_plots(spec, args))
-    if spec.optimize is not None:
-        summaries["optimum"] = _run_optimisation(spec, args)
+    # every sweep opens its store: the folder checks, one writer at a time, another sweep's folder refused
+    with _open_store(spec, args) as store:
+        if spec.axes:
+            try:
+                summary = _run_grid(spec, args, store)
+            except KeyboardInterrupt:
+                print(f"metroqnet sweep: interrupted; every finished task is recorded in {args.out}: rerun the same "
+                      "command to resume", file=sys.stderr)
+                return 130
+            summaries["grid"] = _summary_dict(summary)
+            failed = not summary.ok
+            summaries.update(_answer_and_plots(spec, args))
+        if spec.optimize is not None:
+            summaries["optimum"] = _run_optimisation(spec, args)
     if args.json:
-        print(json.dumps(summaries, indent=2, default=str))
+        print(json.dumps(summaries, indent=2, allow_nan=False, default=str))
     print(f"metroqnet sweep: results in {args.out} (plots in {args.out / PLOTS}; redraw with `metroqnet plot "
           f"{args.out}`)", file=sys.stderr)
     return 1 if failed else 0
 
 
-def _run_grid(spec, args: argparse.Namespace):
-    from metroqnet.sweeps.execute import WorkerLost, probe_scheduler, run_tasks
+def _open_store(spec, args: argparse.Namespace):
     from metroqnet.sweeps.store import SweepStore
-    from metroqnet.sweeps.tasks import run_task, sweep_tasks, task_columns
 
-    if args.scheduler is not None:
-        probe_scheduler(args.scheduler)  # an address nothing answers is refused before the store is made
-    tasks = sweep_tasks(spec)
     # the plots' settings: a labelled zipped group is one setting (its label), not each of its keys
     settings = [name for axis in spec.axes for name in ((axis.label,) if axis.label is not None else axis.keys)]
     record = {"name": spec.name, "description": spec.description, "seed": spec.seed, "base": spec.base,
-              "tasks": len(tasks), "settings": settings}
-    with SweepStore.create_or_open(args.out, sweep_id=spec.sweep_id, sweep_record=record,
-                                   sweep_text=spec.source_text) as store:
-        with _progress_bar(len(tasks)) as advance:
-            report = done_total(advance)
+              "tasks": spec.n_tasks, "settings": settings}
+    return SweepStore.create_or_open(args.out, sweep_id=spec.sweep_id, sweep_record=record,
+                                     sweep_text=spec.source_text)
 
-            def progress(update) -> None:  # tasks already in the store count as done from the start
-                report(update.done + update.skipped + update.failed, update.total)
 
-            try:
-                summary = run_tasks(tasks, functools.partial(run_task, spec), store, workers=args.workers,
-                                    scheduler=args.scheduler, progress=progress,
-                                    describe=lambda task: {"index": task.index,
-                                                           "settings": tuple(task_columns(spec, task).items())})
-            except WorkerLost as error:  # e.g. killed for memory: what finished is recorded
-                raise ConfigError.at("--workers", f"a worker process died ({error}); every finished task is "
-                                     f"recorded in {str(args.out)!r}: rerun the same command to resume (with fewer "
-                                     "--workers if they ran out of memory)") from None
+def _run_grid(spec, args: argparse.Namespace, store):
+    from metroqnet.sweeps.execute import WorkerLost, run_tasks
+    from metroqnet.sweeps.tasks import run_task, sweep_tasks, task_columns
+
+    tasks = sweep_tasks(spec)
+    with _progress_bar(len(tasks)) as advance:
+        report = done_total(advance)
+
+        def progress(update) -> None:  # tasks already in the store count as done from the start
+            report(update.done + update.skipped + update.failed, update.total)
+
+        try:
+            summary = run_tasks(tasks, functools.partial(run_task, spec), store, workers=args.workers,
+                                scheduler=args.scheduler, progress=progress,
+                                describe=lambda task: {"index": task.index,
+                                                       "settings": tuple(task_columns(spec, task).items())})
+        except WorkerLost as error:  # e.g. killed for memory: what finished is recorded
+            raise ConfigError.at("--workers", f"{error} (with fewer --workers if they ran out of memory)") from None
     if not args.json:
         print(_grid_text(summary))
     for failure in summary.failures:
@@ -149,38 +160,45 @@ def _answer_and_plots(spec, args: argparse.Namespace) -> dict[str, object]:
               "(pip install 'metroqnet[sweep]')", file=sys.stderr)
         return out
     table = open_store(args.out).table()
-    thresholds = None
     if spec.select is not None and len(table):
         from metroqnet.sweeps.select import select_best
 
         answer = select_best(table, spec.select)
-        thresholds = spec.select.thresholds or None
-        out["best"] = {"summary": answer.summary(spec.select), "feasible": answer.feasible, "tasks": answer.tasks,
-                       "task": answer.best, "closest": answer.closest}
-        write_text_file(args.out / "best.json", json.dumps(out["best"], indent=2, default=str) + "\n", what="--out")
+        out["best"] = _json_safe({"summary": answer.summary(spec.select), "feasible": answer.feasible,
+                                  "tasks": answer.tasks, "task": answer.best, "closest": answer.closest})
+        write_text_file(args.out / "best.json", json.dumps(out["best"], indent=2, allow_nan=False, default=str)
+                        + "\n", what="--out")
         if not args.json:
             print(answer.summary(spec.select))
             if answer.best is not None:
-                settings = {key: answer.best[key] for key in (*_setting_keys(spec), ) if key in answer.best}
+                settings = {key: answer.best[key] for key in _setting_keys(spec) if key in answer.best}
                 print("  at " + ", ".join(f"{key} = {value!r}" for key, value in settings.items()))
     if importlib.util.find_spec("matplotlib") is None:
         print("metroqnet sweep: no plots (matplotlib is not installed: pip install 'metroqnet[sweep]')",
               file=sys.stderr)
         return out
     if len(table):
-        from metroqnet.sweeps.plots import plot_sweep
-
         try:
-            written = plot_sweep(table, args.out / PLOTS)
-            if spec.select is not None:  # the question's own figures, with its constraints drawn
-                names = [spec.select.objective, *(thresholds or {})]
-                frontier = (spec.select.objective, names[1]) if len(names) > 1 else None
-                written += plot_sweep(table, args.out / PLOTS, y=list(dict.fromkeys(names)), frontier=frontier,
-                                      threshold=thresholds)
-            out["plots"] = sorted({str(path) for path in written})
+            out["plots"] = [str(path) for path in _grid_plots(table, args.out / PLOTS, spec.select)]
         except ConfigError as error:  # e.g. a one-point sweep: nothing varies to plot against
             print(f"metroqnet sweep: no plots: {error}", file=sys.stderr)
     return out
+
+
+def _grid_plots(table, out: Path, select, *, x=None, y=None, frontier=None, threshold=None) -> list[Path]:
+    """The usual plots (or those asked for), then the ``[select]`` question's own figures with its constraints.
+
+    The question's frontier is drawn only where both of its axes are maximised (the frontier plot's rule).
+    """
+    from metroqnet.sweeps.plots import plot_sweep
+
+    written = plot_sweep(table, out, x=x, y=y, frontier=frontier, threshold=threshold)
+    if select is not None and y is None and threshold is None:
+        names = list(dict.fromkeys([select.objective, *select.thresholds]))
+        both_up = select.maximize and select.constraints and select.constraints[0].at_least
+        written += plot_sweep(table, out, x=x, y=names, frontier=(names[0], names[1]) if both_up and len(names) > 1
+                              else None, threshold=select.thresholds or None)
+    return sorted(set(written))
 
 
 def _setting_keys(spec) -> list[str]:
@@ -199,27 +217,44 @@ def _run_optimisation(spec, args: argparse.Namespace) -> dict[str, object]:
     from metroqnet.sweeps.optimize import optimize_design
     from metroqnet.sweeps.tasks import network_at
 
-    args.out.mkdir(parents=True, exist_ok=True)
     with _progress_bar(spec.optimize.samples) as advance:
         progress = done_total(advance)
         result = optimize_design(spec.optimize, functools.partial(network_at, spec),
                                  seed=np.random.SeedSequence(spec.seed), progress=progress)
-    records = result.to_records()
-    write_text_file(args.out / OPTIMIZATION_CSV, _csv(records), what="--out")
-    optimum = {"sweep": spec.name, "found": result.found, "settings": result.optimum_settings,
-               "figures": result.optimum_figures, "source": result.optimum_source,
-               "feasible_samples": result.feasible_count, "samples": len(result.samples_figures)
-               if hasattr(result, "samples_figures") else None, "summary": result.summary()}
-    write_text_file(args.out / "optimum.json", json.dumps(optimum, indent=2, default=str) + "\n", what="--out")
+    write_text_file(args.out / OPTIMIZATION_CSV, _csv(result.to_records()), what="--out")
+    optimum = _json_safe({"sweep": spec.name, "found": result.found, "settings": result.optimum_settings,
+                          "figures": result.optimum_figures, "source": result.optimum_source,
+                          "feasible_samples": result.feasible_count, "samples": result.samples,
+                          "summary": result.summary()})
+    write_text_file(args.out / OPTIMUM_JSON, json.dumps(optimum, indent=2, allow_nan=False, default=str) + "\n",
+                    what="--out")
     if not args.json:
         print(result.summary())
-    optimum["plots"] = _optimisation_plots(spec.optimize, args.out)
+    optimum["plots"] = _optimisation_plots(spec.optimize, args.out, _optimisation_folder(spec, args.out))
     return optimum
+
+
+def _optimisation_folder(spec, out: Path) -> Path:
+    """Where the optimisation's plots go: ``plots/``, or ``plots/optimization/`` beside a grid's."""
+    return out / PLOTS / "optimization" if spec.axes else out / PLOTS
+
+
+def _json_safe(value: object) -> object:
+    """``value`` with every non-finite float as None (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _optimisation_table(folder: Path):
     """``optimization.csv`` as the plots' table (every sample, with its place on the front)."""
     import pandas
+
+    from metroqnet.sweeps.store import SETTING_SECTIONS
 
     table = pandas.read_csv(folder / OPTIMIZATION_CSV)
     # the variables are --set key paths (nodes.*, server.*, ...); the other columns are results and flags
@@ -228,7 +263,7 @@ def _optimisation_table(folder: Path):
     return table
 
 
-def _optimisation_plots(optimize, folder: Path) -> list[str]:
+def _optimisation_plots(optimize, folder: Path, out: Path) -> list[str]:
     """Each variable's samples against the objective and the frontier of objective and first constraint."""
     if importlib.util.find_spec("matplotlib") is None:  # the optimum is written; the plots need matplotlib
         return []
@@ -239,8 +274,7 @@ def _optimisation_plots(optimize, folder: Path) -> list[str]:
     thresholds = {constraint.name: constraint.bound for constraint in optimize.constraints} or None
     frontier = (names[0], names[1]) if len(names) > 1 else None
     try:
-        return [str(path) for path in plot_sweep(table, folder / PLOTS, y=names, frontier=frontier,
-                                                 threshold=thresholds)]
+        return [str(path) for path in plot_sweep(table, out, y=names, frontier=frontier, threshold=thresholds)]
     except ConfigError as error:
         print(f"metroqnet sweep: no plots: {error}", file=sys.stderr)
         return []
@@ -271,7 +305,6 @@ def _pairs(texts: list[str] | None, option: str) -> dict[str, float]:
 
 
 def _command_plot(args: argparse.Namespace) -> int:
-    from metroqnet.sweeps.plots import plot_sweep
     from metroqnet.sweeps.store import open_store
 
     frontier = None
@@ -281,12 +314,35 @@ def _command_plot(args: argparse.Namespace) -> int:
             raise ConfigError.at("--frontier", f"{args.frontier!r} is not RATE,FIDELITY (two result names)")
         frontier = (parts[0], parts[1])
     threshold = _pairs(args.threshold, "--threshold")
-    if not (args.store / "results.sqlite").exists() and (args.store / OPTIMIZATION_CSV).is_file():
-        table = _optimisation_table(args.store)  # an [optimize]-only sweep: its samples
-    else:
-        table = open_store(args.store).table()
+    stored = open_store(args.store)
+    table = stored.table()
+    tables = _stored_tables(stored.provenance.get("sweep_text") or "")
     out = args.out if args.out is not None else args.store / PLOTS
-    written = plot_sweep(table, out, x=args.x, y=args.y, frontier=frontier, threshold=threshold or None)
+    written = []
+    if len(table):  # the grid, then [select]'s own figures with its constraints (unless --y or --threshold)
+        written += _grid_plots(table, out, tables.get("select"), x=args.x, y=args.y, frontier=frontier,
+                               threshold=threshold or None)
+    if (args.store / OPTIMIZATION_CSV).is_file() and tables.get("optimize") is not None:
+        written += [Path(path) for path in _optimisation_plots(tables["optimize"], args.store,
+                                                                out / "optimization" if len(table) else out)]
+    if not written:
+        raise ConfigError.at("store", f"{str(args.store)!r} holds no finished task and no optimisation yet; "
+                             "run metroqnet sweep first")
     for path in written:
         print(path)
     return 0
+
+
+def _stored_tables(text: str) -> dict[str, object]:
+    """The stored sweep file's [select] and [optimize] tables, parsed (absent ones left out)."""
+    import tomllib
+
+    from metroqnet.sweeps.optimize import parse_optimize_table
+    from metroqnet.sweeps.select import parse_select_table
+
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return {}
+    parsers = {"select": parse_select_table, "optimize": parse_optimize_table}
+    return {name: parsers[name](document[name]) for name in parsers if isinstance(document.get(name), dict)}

@@ -133,3 +133,29 @@ def compute_task(compute: ComputeSpec, network: NetworkHardware, seed: np.random
         if isinstance(value, float) and not math.isfinite(value):
             result[key] = None
     return result
+
+
+def check_on_network(compute: ComputeSpec, network: NetworkHardware, *, select: Any = None) -> None:
+    """Refuse, before any task runs, a compute table's links or experiment the network does not have, and a
+    ``[select]`` name (:class:`metroqnet.sweeps.select.Selection`) that is not among the results.
+
+    A typo found only when every task fails would leave a store of no results under a sweep id the
+    corrected file no longer has.
+    """
+    from metroqnet.sweeps.compute_links import link_experiment, task_links
+
+    labels = [label for label, _ in task_links(compute.links, network)]
+    if compute.kind in ("exact", "simulate") or (compute.kind == "network" and compute.experiment is not None):
+        link_experiment(network, compute.experiment)  # the loop kind's experiment is a stabilization one
+    if select is None:
+        return
+    figures = [*compute.figure_names, *(f"{name}_stderr" for name in compute.figure_names), "trials",
+               "target_reached"]
+    owners = ["min", "max", *labels]
+    named = [("select", select.objective),
+             *((f"select.constraints[{index}]", c.name) for index, c in enumerate(select.constraints))]
+    for field, name in named:
+        owner, _, figure = name.rpartition(".")
+        if owner not in owners or figure not in figures:
+            raise ConfigError.at(field, f"{name!r} is not a result of this sweep; results are OWNER.FIGURE with "
+                                 f"OWNER one of {', '.join(owners)} and FIGURE one of {', '.join(figures)}")

@@ -351,6 +351,9 @@ def _drive(todo: Iterable[Any], submit: Callable[[list[Any]], list[Any]], window
         recorder.flush()
         cancel(list(in_flight))
         raise
+    except BaseException:  # e.g. the store refused a write (a full disk): stop the workers, then say why
+        cancel(list(in_flight))
+        raise
     recorder.flush()
 
 
@@ -404,10 +407,11 @@ def _run_local(todo: list[Any], compute: Callable[[Any], dict], workers: int, re
 
 
 def _run_in_process(todo: list[Any], compute: Callable[[Any], dict], recorder: _Recorder) -> None:
+    """Each result recorded before the next task starts: nothing can flush while this process computes."""
     try:
         for task in todo:
-            recorder.flush_due()
             recorder.arrived(task, run_one(compute, task))
+            recorder.flush()
     finally:
         recorder.flush()
 

@@ -32,13 +32,13 @@ import numpy as np
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.validation import refuse_unknown_keys
 from metroqnet.sweeps.optimize_figures import RESULT_FIGURES
+from metroqnet.sweeps.store import SETTING_SECTIONS
 
 TABLE_KEYS = frozenset({"maximize", "minimize", "constraints", "links", "experiment", "samples", "refine",
                         "variables"})
 VARIABLE_KEYS = frozenset({"low", "high", "scale"})
 SCALES = ("linear", "log")
 #: Sections a variable's key path may start with (those of ``metroqnet ... --set``).
-KEY_SECTIONS = ("nodes", "server", "drift", "experiments", "topology")
 #: The most design points one run evaluates (one engine call holds samples x links points).
 MAX_SAMPLES = 1 << 20
 _CONSTRAINT = re.compile(r"^\s*(?P<name>[^\s<>=]+)\s*(?P<op>>=|<=)\s*(?P<bound>\S+)\s*$")
@@ -176,7 +176,7 @@ def parse_constraint(where: str, text: object, *, exact_figures: bool = True) ->
 def _variable(key: object, entry: object) -> Variable:
     where = f"optimize.variables.{key}"
     parts = key.split(".") if isinstance(key, str) else []
-    if len(parts) < 2 or parts[0] not in KEY_SECTIONS or not all(parts):
+    if len(parts) < 2 or parts[0] not in SETTING_SECTIONS or not all(parts):
         raise ConfigError.at(where, f"{key!r} is not a key path; expected one of --set's, e.g. "
                              "'nodes.*.excitation_probability' or 'server.probe_photons_per_node'")
     if not isinstance(entry, Mapping):

@@ -61,13 +61,14 @@ class SelectionResult:
     feasible: int
     tasks: int
     #: where nothing is feasible: each constraint's best value reached over the tasks
-    closest: dict[str, float]
+    closest: dict[str, float | None]
 
     def summary(self, selection: Selection) -> str:
         goal = f"{'maximum' if selection.maximize else 'minimum'} of {selection.objective}"
         rule = " and ".join(c.text for c in selection.constraints) or "no constraint"
         if self.best is None:
-            reached = ", ".join(f"{name} reached {value:.4g} at best" for name, value in self.closest.items())
+            reached = ", ".join(f"{name} reached {value:.4g} at best" if value is not None else f"{name} has no value"
+                                for name, value in self.closest.items())
             return f"no task of {self.tasks} meets {rule} ({reached})"
         return f"{goal} with {rule}: {self.best[selection.objective]:.4g} ({self.feasible} of {self.tasks} tasks meet it)"
 
@@ -91,7 +92,7 @@ def select_best(table, selection: Selection) -> SelectionResult:
             column = values[constraint.name]
             finite = column[np.isfinite(column)]
             closest[constraint.name] = (float(finite.max() if constraint.at_least else finite.min())
-                                        if finite.size else math.nan)
+                                        if finite.size else None)  # no task has a value at all
         return SelectionResult(best=None, feasible=0, tasks=len(table), closest=closest)
     objective = np.where(feasible, values[selection.objective], np.nan)
     position = int(np.nanargmax(objective) if selection.maximize else np.nanargmin(objective))

@@ -47,6 +47,8 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 DATABASE = "results.sqlite"
+#: The first part of a setting's key path (as --set takes it): such columns are settings, not results.
+SETTING_SECTIONS = ("nodes", "server", "drift", "experiments", "topology")
 SWEEP_FILE = "sweep.toml"
 #: ``PRAGMA application_id`` of a metroqnet sweep store ("MQNS"), so another SQLite file is recognised.
 APPLICATION_ID = 0x4D514E53
@@ -281,16 +283,19 @@ class SweepStore:
         try:
             db, found = _open_writer(folder / DATABASE)
             store = cls(folder, db, lock)
+            record = {**sweep_record, "sweep_id": sweep_id, "sweep_text": sweep_text, "created_at": _utc_now(),
+                      **versions(), "sqlite_version": sqlite3.sqlite_version}
             if found is None:
-                record = {**sweep_record, "sweep_id": sweep_id, "sweep_text": sweep_text, "created_at": _utc_now(),
-                          **versions(), "sqlite_version": sqlite3.sqlite_version}
-                text = _record_json(record)
                 with store._transaction(writing="the store's description"):
                     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                     for statement in _SCHEMA.split(";"):
                         if statement.strip():
                             db.execute(statement)
-                    db.execute("INSERT INTO meta VALUES (?, ?, ?)", (sweep_id, text, SCHEMA_VERSION))
+                    db.execute("INSERT INTO meta VALUES (?, ?, ?)", (sweep_id, _record_json(record), SCHEMA_VERSION))
+            elif found[0] != sweep_id and store._count() == 0:
+                # a store that holds no result (every task of a mistaken sweep failed) goes to the corrected sweep
+                with store._transaction(writing="the store's description"):
+                    db.execute("UPDATE meta SET sweep_id = ?, record = ?", (sweep_id, _record_json(record)))
             elif found[0] != sweep_id:
                 raise ConfigError.at("--out", f"{str(folder)!r} holds the results of sweep {_sweep_label(*found)}, "
                                               f"not of this sweep {_sweep_label(sweep_id, sweep_record)}; choose "
@@ -451,6 +456,10 @@ class StoredSweep:
         frame, keys = self._frame()
         if frame.empty:
             raise ConfigError.at("to_xarray", f"{str(self.folder)!r} holds no finished task yet")
+        declared = self.provenance.get("settings")
+        if isinstance(declared, list) and declared and all(name in frame.columns for name in declared):
+            # one dimension per axis: a zipped group's label, its keys then vary along it (data, not dimensions)
+            keys = list(declared)
         if not keys:
             if len(frame) != 1:
                 raise ConfigError.at("to_xarray", f"{len(frame)} tasks without settings do not form a grid")
@@ -462,6 +471,9 @@ class StoredSweep:
                                               f"tasks for {' x '.join(map(str, sizes))} = {math.prod(sizes)} "
                                               f"combinations; use table()")
         dataset = frame.reset_index().set_index(keys).sort_index().to_xarray()
+        for name in frame.columns:  # a zipped key is constant along every dimension but its group's: a coordinate
+            if name in dataset and name not in keys and name.split(".")[0] in SETTING_SECTIONS:
+                dataset = dataset.set_coords(name)
         dataset.attrs = {"sweep": json.dumps(frame.attrs["sweep"])}  # netCDF attributes must be flat
         return dataset
 

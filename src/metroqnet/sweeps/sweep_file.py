@@ -192,8 +192,13 @@ def _parse(document: Mapping[str, Any], text: str, base_dir: Path) -> SweepSpec:
         raise ConfigError.at("select", "a selection picks among the [[vary]] grid's tasks; this file has none "
                              "(an [optimize] table reports its own optimum)")
 
-    definition = {"name": name, "description": description, "seed": seed, "base_id": strong_id(base_document),
-                  "star": star, "compute": compute, "axes": axes, "combine": combine, "optimize": optimize}
+    if compute is not None:
+        _check_compute_on(compute, select, network_document)
+
+    # The store's identity: what sets the grid's results (not the description, the [optimize] table or the
+    # [select] table, which write nothing into it), so editing those and rerunning resumes the same store.
+    definition = {"name": name, "seed": seed, "base_id": strong_id(base_document), "star": star,
+                  "compute": compute, "axes": axes, "combine": combine}
     try:
         sweep_id = strong_id(definition)
     except TypeError as error:  # a compute or optimize record without a canonical form is a bug, not input
@@ -336,6 +341,10 @@ def _parse_axes(value: object, combine: str) -> tuple[SweepAxis, ...]:
                 raise ConfigError.at(f"vary[{index}]", f"{name!r} is named already by {seen[name]}; allowed: each key "
                                      "path and label once (zip keys that step together)")
             seen[name] = f"vary[{index}]"
+        repeated = next((step for position, step in enumerate(axis.steps) if step in axis.steps[:position]), None)
+        if repeated is not None:  # the same task twice: computed once, but the grid would count it twice
+            shown = ", ".join(f"{key} = {value!r}" for key, value in zip(axis.keys, repeated))
+            raise ConfigError.at(f"vary[{index}]", f"{shown} is given twice; allowed: each value once")
     lengths = [len(axis) for axis in axes]
     if combine == "zip":
         if len(set(lengths)) > 1:
@@ -354,8 +363,9 @@ def _parse_axis(where: str, table: Mapping[str, Any]) -> SweepAxis:
     refuse_unknown_keys(where, table, VARY_KEYS)
     label = table.get("label")
     if label is not None and (not isinstance(label, str) or not _SWEEP_NAME.match(label)
-                              or label in BOOKKEEPING_COLUMNS):
-        raise ConfigError.at(f"{where}.label", f"{label!r} is not allowed; use letters, digits, '_', '.' or '-', "
+                              or label in BOOKKEEPING_COLUMNS or "." in label):
+        raise ConfigError.at(f"{where}.label", f"{label!r} is not allowed; use letters, digits, '_' or '-' (a dot "
+                             "would read as a result name such as min.fidelity), "
                              f"none of {', '.join(BOOKKEEPING_COLUMNS)}")
     given = [name for name in ("zip", *GENERATORS) if name in table]
     if "zip" in table:
@@ -397,6 +407,7 @@ def _generate(where: str, kind: str, spec: object) -> list[object]:
     start, stop = _number(f"{where}.start", table["start"]), _number(f"{where}.stop", table["stop"])
     if kind == "range":
         return _range(where, start, stop, _number(f"{where}.step", table["step"]))
+    start, stop = float(start), float(stop)  # numpy makes an int beyond int64 an object array, and then fails
     num = table["num"]
     if isinstance(num, bool) or not isinstance(num, int) or num < 1:
         raise ConfigError.at(f"{where}.num", f"{num!r} is not allowed; allowed: an integer >= 1")
@@ -448,7 +459,7 @@ def _scalars(where: str, values: object) -> list[object]:
 def _number(where: str, value: object) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError.at(where, f"expected a number, got {value!r} ({type(value).__name__})")
-    if not math.isfinite(value):
+    if abs(value) >= 2**1023 or not math.isfinite(value):  # an int too large for a double: math.isfinite overflows
         raise ConfigError.at(where, f"expected a finite number, got {value!r}")
     return value
 
@@ -480,6 +491,13 @@ def _parse_compute(table: Mapping[str, Any]) -> Any:
     from metroqnet.sweeps.compute import parse_compute_table  # lazily: compute pulls in the engines
 
     return parse_compute_table(table, where="compute")
+
+
+def _check_compute_on(compute: Any, select: Any, document: Mapping[str, Any]) -> None:
+    """The compute table on the base network, and [select]'s names against its results (when the file is read)."""
+    from metroqnet.sweeps.compute import check_on_network  # lazily: compute pulls in the engines
+
+    check_on_network(compute, network_from_mapping(document), select=select)
 
 
 def _parse_select(table: Mapping[str, Any]) -> Any:

@@ -5,7 +5,7 @@ and the strong id of what all tasks share (the base network's document, the star
 record, the sweep seed; hashed once per sweep, so ids of 10⁶ tasks take seconds), and its random
 stream is keyed by that id (:func:`task_seed`), not by its position or by the worker that runs it:
 the same task gives the same result in any order, on any number of processes or machines, and a
-store can tell a finished task from a new one after the file grows an axis.
+task's id does not change when the file grows an axis (the task itself has not changed).
 """
 
 from __future__ import annotations
