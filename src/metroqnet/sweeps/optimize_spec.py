@@ -213,20 +213,37 @@ def parse_optimize_table(table: Mapping[str, object], *, where: str = "optimize"
         raise ConfigError.at(field, error.detail or str(error)) from None
 
 
+def parse_goal(table: Mapping[str, object], *, where: str, exact_figures: bool = True
+               ) -> tuple[str, bool, tuple[Constraint, ...]]:
+    """``maximize``/``minimize`` and ``constraints`` of an [optimize] or [select] table: (name, maximize?, constraints).
+
+    ``exact_figures``: names must be the exact engine's results (the optimiser's); a selection takes any
+    result of its sweep (checked against the compute table when the file is read).
+    """
+    senses = [key for key in ("maximize", "minimize") if key in table]
+    if len(senses) != 1:
+        raise ConfigError.at(where, "give exactly one of maximize = \"<result name>\" or minimize = "
+                             f"\"<result name>\" (got {', '.join(senses) or 'neither'})")
+    sense = senses[0]
+    objective = table[sense]
+    if exact_figures:
+        objective = check_result_name(f"{where}.{sense}", objective)
+    elif not isinstance(objective, str) or "." not in objective:
+        raise ConfigError.at(f"{where}.{sense}", f"{objective!r} is not a result name, e.g. \"min.pme_rate_hz\"")
+    raw = table.get("constraints", [])
+    if not isinstance(raw, list | tuple):
+        raise ConfigError.at(f"{where}.constraints", f"expected a list of strings such as \"min.fidelity >= 0.7\", "
+                             f"got {raw!r}")
+    constraints = tuple(parse_constraint(f"{where}.constraints[{i}]", text, exact_figures=exact_figures)
+                        for i, text in enumerate(raw))
+    return objective, sense == "maximize", constraints
+
+
 def _parse(table: Mapping[str, object]) -> OptimizeSpec:
     if not isinstance(table, Mapping):
         raise ConfigError.at("optimize", f"expected a table, got {table!r} ({type(table).__name__})")
     refuse_unknown_keys("optimize", table, TABLE_KEYS)
-    senses = [key for key in ("maximize", "minimize") if key in table]
-    if len(senses) != 1:
-        raise ConfigError.at("optimize", "give exactly one of maximize = \"<result name>\" or minimize = "
-                             f"\"<result name>\" (got {', '.join(senses) or 'neither'})")
-    sense = senses[0]
-    objective = check_result_name(f"optimize.{sense}", table[sense])
-    raw_constraints = table.get("constraints", [])
-    if not isinstance(raw_constraints, list | tuple):
-        raise ConfigError.at("optimize.constraints", f"expected a list of strings, got {raw_constraints!r}")
-    constraints = tuple(parse_constraint(f"optimize.constraints[{i}]", text) for i, text in enumerate(raw_constraints))
+    objective, maximize, constraints = parse_goal(table, where="optimize")
     variables_table = table.get("variables")
     if not isinstance(variables_table, Mapping) or not variables_table:
         raise ConfigError.at("optimize.variables", "missing or empty; give [optimize.variables] with at least one "
@@ -239,7 +256,7 @@ def _parse(table: Mapping[str, object]) -> OptimizeSpec:
     if not isinstance(refine, bool):
         raise ConfigError.at("optimize.refine", f"expected true or false, got {refine!r}")
     return OptimizeSpec(
-        objective=objective, maximize=sense == "maximize", variables=variables, constraints=constraints,
+        objective=objective, maximize=maximize, variables=variables, constraints=constraints,
         links=_links(table.get("links", "all")), experiment=experiment, samples=table.get("samples", 2048),
         refine=refine,
     )

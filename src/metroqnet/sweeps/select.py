@@ -16,7 +16,7 @@ import numpy as np
 
 from metroqnet.config.errors import ConfigError
 from metroqnet.config.validation import refuse_unknown_keys
-from metroqnet.sweeps.optimize_spec import Constraint, parse_constraint
+from metroqnet.sweeps.optimize_spec import Constraint, parse_goal
 
 SELECT_KEYS = ("maximize", "minimize", "constraints")
 
@@ -37,20 +37,8 @@ class Selection:
 
 def parse_select_table(table: Mapping[str, object], *, where: str = "select") -> Selection:
     refuse_unknown_keys(where, table, SELECT_KEYS)
-    goals = [key for key in ("maximize", "minimize") if key in table]
-    if len(goals) != 1:
-        raise ConfigError.at(where, "give exactly one of maximize = \"NAME\" or minimize = \"NAME\" (a result "
-                             f"column, e.g. \"min.pme_rate_hz\"); got {goals or 'neither'}")
-    objective = table[goals[0]]
-    if not isinstance(objective, str) or not objective:
-        raise ConfigError.at(f"{where}.{goals[0]}", f"{objective!r} is not a result name, e.g. \"min.pme_rate_hz\"")
-    texts = table.get("constraints", [])
-    if not isinstance(texts, list):
-        raise ConfigError.at(f"{where}.constraints", f"expected a list of strings such as \"min.fidelity >= 0.7\", "
-                             f"got {texts!r}")
-    constraints = tuple(parse_constraint(f"{where}.constraints[{index}]", text, exact_figures=False)
-                        for index, text in enumerate(texts))
-    return Selection(objective=objective, maximize=goals[0] == "maximize", constraints=constraints)
+    objective, maximize, constraints = parse_goal(table, where=where, exact_figures=False)
+    return Selection(objective=objective, maximize=maximize, constraints=constraints)
 
 
 @dataclass(frozen=True)
