@@ -10,11 +10,12 @@ from typing import TextIO
 
 
 @contextlib.contextmanager
-def progress_bar(description: str, *, total: int, unit: str = "trial", stream: TextIO | None = None
-                 ) -> Iterator[Callable[[int], None]]:
+def progress_bar(description: str, *, total: int, unit: str = "trial", stream: TextIO | None = None,
+                 unit_scale: bool = True) -> Iterator[Callable[[int], None]]:
     """A tqdm bar on ``stream`` (stderr) fed by ``advance(n)``; hidden when the stream is not a terminal.
 
-    tqdm shows the count, the rate and the estimated time left (``[elapsed<left, rate]``).
+    tqdm shows the count, the rate and the estimated time left (``[elapsed<left, rate]``); ``unit_scale``
+    writes large counts as 1.2M (for trials; tasks are counted one by one).
     """
     from tqdm import tqdm
 
@@ -22,7 +23,7 @@ def progress_bar(description: str, *, total: int, unit: str = "trial", stream: T
     shown = bool(getattr(stream, "isatty", lambda: False)())
     # A terminal that reports no width (0 columns) still gets a bar of a usual width.
     size = shutil.get_terminal_size((100, 24))
-    with tqdm(total=total, unit=unit, unit_scale=True, disable=not shown, file=stream, leave=False,
+    with tqdm(total=total, unit=unit, unit_scale=unit_scale, disable=not shown, file=stream, leave=False,
               desc=description, ncols=size.columns or 100, nrows=size.lines or 24, smoothing=0.05) as bar:
         yield bar.update
 

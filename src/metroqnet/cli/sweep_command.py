@@ -68,7 +68,7 @@ def add_sweep_commands(commands, command) -> None:
 
 def _progress_bar(total: int):
     """A tqdm bar: tasks done, rate, time left (hidden off a terminal)."""
-    return progress_bar("metroqnet sweep", total=total, unit="task")
+    return progress_bar("metroqnet sweep", total=total, unit="task", unit_scale=False)
 
 
 def _command_sweep(args: argparse.Namespace) -> int:
