@@ -74,6 +74,7 @@ def install_stand_ins(monkeypatch) -> None:
     compute.check_on_network = lambda compute, network, *, select=None: None
     optimize = types.ModuleType("metroqnet.sweeps.optimize")
     optimize.parse_optimize_table = stand_in_parse_optimize
+    optimize.check_on_network = lambda spec, network: None
     monkeypatch.setitem(sys.modules, "metroqnet.sweeps.compute", compute)
     monkeypatch.setitem(sys.modules, "metroqnet.sweeps.optimize", optimize)
 

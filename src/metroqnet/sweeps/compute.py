@@ -64,7 +64,7 @@ def parse_compute_table(table: Mapping, *, where: str = "compute") -> ComputeSpe
     if "kind" not in table:
         raise ConfigError.at(f"{where}.kind", f"missing; allowed: {', '.join(KINDS)}")
     kind = table["kind"]
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise ConfigError.at(f"{where}.kind", f"{kind!r} is not a kind; allowed: {', '.join(KINDS)}")
     cls = KINDS[kind]
     refuse_unknown_keys(where, table, _table_keys(cls))
@@ -146,11 +146,19 @@ def check_on_network(compute: ComputeSpec, network: NetworkHardware, *, select: 
 
     labels = [label for label, _ in task_links(compute.links, network)]
     if compute.kind in ("exact", "simulate") or (compute.kind == "network" and compute.experiment is not None):
-        link_experiment(network, compute.experiment)  # the loop kind's experiment is a stabilization one
+        link_experiment(network, compute.experiment)
+    elif compute.kind == "loop" and compute.experiment is not None:  # any declared experiment: its rate
+        try:
+            network.experiment(compute.experiment)
+        except ConfigError as error:
+            raise error.renamed("compute.experiment") from None
     if select is None:
         return
-    figures = [*compute.figure_names, *(f"{name}_stderr" for name in compute.figure_names), "trials",
-               "target_reached"]
+    figures = list(compute.figure_names)
+    if compute.kind in ("simulate", "network"):  # the Monte Carlo kinds give each figure's error and trials
+        figures += [*(f"{name}_stderr" for name in compute.figure_names), "trials"]
+    if compute.kind == "simulate" and compute.target_figure is not None:
+        figures.append("target_reached")
     owners = ["min", "max", *labels]
     named = [("select", select.objective),
              *((f"select.constraints[{index}]", c.name) for index, c in enumerate(select.constraints))]

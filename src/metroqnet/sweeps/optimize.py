@@ -33,15 +33,18 @@ import numpy as np
 import scipy.optimize
 from scipy.stats import qmc
 
+from metroqnet.config.hardware import NetworkHardware
 from metroqnet.config.identity import strong_id
 from metroqnet.config.seeds import child, seed_record, seed_sequence
 from metroqnet.link.points import FIELDS
+from metroqnet.sweeps.compute_links import link_experiment, task_links
 from metroqnet.sweeps.optimize_figures import result_names
 from metroqnet.sweeps.optimize_points import DesignEvaluator, Evaluation, NetworkAt
 from metroqnet.sweeps.optimize_spec import OptimizeSpec, parse_optimize_table
 from metroqnet.sweeps.pareto import front_order, pareto_mask
 
-__all__ = ["OptimizationResult", "optimize_design", "parse_optimize_table", "FEASIBILITY_TOLERANCE"]
+__all__ = ["OptimizationResult", "check_on_network", "optimize_design", "parse_optimize_table",
+           "FEASIBILITY_TOLERANCE"]
 
 #: A refined point's constraint may miss its bound by this much, relative to max(1, |bound|) (SLSQP's own
 #: constraint tolerance is of this order); samples are feasible only when every constraint holds exactly.
@@ -315,3 +318,11 @@ def optimize_design(
         refinement_improved=improved, refinement_message=message, best_constraint_values=best_reached,
         evaluations=evaluations, sample_wall_s=sample_wall_s, worker=f"{platform.node()}:{os.getpid()}",
     )
+
+
+def check_on_network(spec: OptimizeSpec, network: NetworkHardware) -> None:
+    """Refuse the optimiser's links, experiment or result names that ``network`` does not have (when the
+    sweep file is read, before a store is made); :class:`~metroqnet.sweeps.optimize_points.DesignEvaluator`
+    makes the same checks when it runs."""
+    link_experiment(network, spec.experiment, where="optimize.experiment")
+    spec.check_names([label for label, _ in task_links(spec.links, network, where="optimize.links")])

@@ -194,6 +194,8 @@ def _parse(document: Mapping[str, Any], text: str, base_dir: Path) -> SweepSpec:
 
     if compute is not None:
         _check_compute_on(compute, select, network_document)
+    if optimize is not None:
+        _check_optimize_on(optimize, network_document)
 
     # The store's identity: what sets the grid's results (not the description, the [optimize] table or the
     # [select] table, which write nothing into it), so editing those and rerunning resumes the same store.
@@ -498,6 +500,13 @@ def _check_compute_on(compute: Any, select: Any, document: Mapping[str, Any]) ->
     from metroqnet.sweeps.compute import check_on_network  # lazily: compute pulls in the engines
 
     check_on_network(compute, network_from_mapping(document), select=select)
+
+
+def _check_optimize_on(optimize: Any, document: Mapping[str, Any]) -> None:
+    """The optimiser's links, experiment and result names on the base network (before a store is made)."""
+    from metroqnet.sweeps.optimize import check_on_network
+
+    check_on_network(optimize, network_from_mapping(document))
 
 
 def _parse_select(table: Mapping[str, Any]) -> Any:
