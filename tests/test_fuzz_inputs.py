@@ -132,16 +132,21 @@ def run_main(argv: list[str]) -> Outcome:
     return Outcome(status, out.getvalue(), err.getvalue(), raised, warned)
 
 
-def check_refusal(family: str, argv: list[str], folder: Path, fields, *, also=(), absent=(), what: str = "") -> None:
+def check_refusal(family: str, argv: list[str], folder: Path, fields, *, also=(), absent=(), what: str = "",
+                  starts: str = "", skip_if=None) -> bool:
     """One case: status 2, nothing on stdout, one stderr line naming one of ``fields`` (and all of ``also``).
 
     ``fields`` and ``also`` hold strings (compared with runs of white space as one blank) or compiled
-    patterns. Nothing may appear in ``folder`` or disappear from it.
+    patterns. Nothing may appear in ``folder`` or disappear from it. With ``starts`` the line must start
+    with it, and the fields are looked for after it. ``skip_if(outcome)`` true: the case was not refused
+    (e.g. a file that may be valid was accepted); it is not counted or checked, and False is returned.
     """
-    EXECUTED[family] += 1
     before = _entries(folder)
     outcome = run_main(argv)
     after = _entries(folder)
+    if skip_if is not None and skip_if(outcome):
+        return False
+    EXECUTED[family] += 1
     case = f"{what}\nargv = {argv!r}"
     assert outcome.raised is None, f"{case}\nraised (a traceback in a shell):\n{outcome.raised}"
     assert outcome.status == 2, f"{case}\nexit status {outcome.status!r}, stderr {outcome.err!r}, stdout {outcome.out[:300]!r}"
@@ -150,7 +155,8 @@ def check_refusal(family: str, argv: list[str], folder: Path, fields, *, also=()
     err = outcome.err
     assert err.endswith("\n") and err.count("\n") == 1 and err.strip(), f"{case}\nnot one stderr line: {err!r}"
     assert "Traceback" not in err, f"{case}\n{err!r}"
-    line = _normal(err)
+    assert err.startswith(starts), f"{case}\ndoes not start with {starts!r}: {err!r}"
+    line = _normal(err[len(starts):])
 
     def named(fragment) -> bool:
         if isinstance(fragment, re.Pattern):
@@ -162,6 +168,7 @@ def check_refusal(family: str, argv: list[str], folder: Path, fields, *, also=()
     assert not missing, f"{case}\ndoes not name {missing!r}: {err!r}"
     assert after == before, f"{case}\nleft behind {sorted(set(after) - set(before))}, removed {sorted(set(before) - set(after))}"
     assert not any(path.exists() for path in absent), f"{case}\nwrote {[str(p) for p in absent if p.exists()]}"
+    return True
 
 
 # --- shared value strategies -----------------------------------------------------------------------------
@@ -1784,13 +1791,948 @@ def test_command_lines_with_bad_paths(scratch, case):
     check_command_line(scratch, case)
 
 
+# === family 5: sweep files (metroqnet sweep FILE --out STORE) ===============================================
+#
+# Systematic (not sampled) mutations of the three shipped examples (examples/sweeps/*.toml): every key
+# removed, every value (leaves, lists, tables) replaced by each wrong value, an unknown key in every table,
+# bad axis generators, unequal zips, unknown key paths, values out of range, damaged syntax, a bad base and
+# malformed [select]/[optimize] constraints. Each is read by ``load_sweep_file`` first: a case known to be
+# invalid that the parser accepts is a failure (it is not run: it would compute a sweep); a case that may be
+# valid (``invalid=False``) and is accepted is skipped and counted apart (``SWEEP_SKIPPED``), never as a
+# pass. A refused case is then run through ``main``: exit 2, one stderr line ``metroqnet sweep: error: ...``
+# naming the field, and the STORE folder (like every other path) not created.
+
+SWEEP_FILES = {path.stem: path.read_text(encoding="utf-8") for path in sorted((ROOT / "examples" / "sweeps").glob("*.toml"))}
+SWEEP_DOCUMENTS = {name: tomllib.loads(text) for name, text in SWEEP_FILES.items()}
+SWEEP_PREFIX = "metroqnet sweep: error:"
+PLOT_PREFIX = "metroqnet plot: error:"
+#: Cases skipped because the parser accepted a mutation that may be valid, by test.
+SWEEP_SKIPPED: Counter[str] = Counter()
+SWEEP_FAMILIES = ("sweep files", "plot command lines")
+MIN_SWEEP_CASES = 1_000
+MIN_PLOT_CASES = 25
+_SWEEP_NAME_RE = re.compile(r"[A-Za-z0-9_.-]+\Z")
+_ANY = re.compile(r".")
+
+#: Replacement values of every node: (what, value).
+SWEEP_WRONG_VALUES = (
+    ("a string", "text"), ("a bool", True), ("a negative number", -1), ("a NaN-like string", "nan"),
+    ("an inf-like string", "-inf"), ("NaN", NAN), ("a huge float", 1e308), ("a huge integer", 10**30),
+    ("an empty list", []), ("a nested table", {"a": 1}),
+)
+
+#: The range of each setting the examples vary: "prob" [0, 1) (χ), "nonneg" >= 0.
+SETTING_RANGE = {"excitation_probability": "prob", "probe_mean_photon_number": "nonneg", "fibre_length_km": "nonneg"}
+
+
+@dataclass(frozen=True)
+class SweepCase:
+    """A sweep file (``text``, or ``data`` bytes) that is refused (``invalid``) or may be valid (not asserted)."""
+
+    what: str
+    text: str
+    fields: tuple
+    invalid: bool = True
+    setup: tuple = ()
+    data: bytes | None = None
+
+
+def _sweep_field(path: tuple) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _prefix_fields(path: tuple) -> tuple[str, ...]:
+    """The dotted names of ``path`` and of each table above it (a refusal may name the table)."""
+    return tuple(_sweep_field(path[:n]) for n in range(len(path), 0, -1))
+
+
+def _sweep_get(document, path: tuple):
+    for part in path:
+        document = document[part]
+    return document
+
+
+def _sweep_edit(document: dict, path: tuple, value) -> dict:
+    changed = copy.deepcopy(document)
+    parent = _sweep_get(changed, path[:-1])
+    if value is DELETE:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = copy.deepcopy(value)
+    return changed
+
+
+def _nodes(document, path: tuple = ()):
+    """Every key path of ``document`` (tables, arrays and their items, leaves), parents first."""
+    if isinstance(document, dict):
+        for key, value in document.items():
+            yield (*path, key)
+            yield from _nodes(value, (*path, key))
+    elif isinstance(document, list):
+        for index, value in enumerate(document):
+            yield (*path, index)
+            yield from _nodes(value, (*path, index))
+
+
+def _axis_key(document: dict, path: tuple) -> str | None:
+    """The setting a value at ``path`` sets (a vary axis' key, a zip column's, a variable's), if any."""
+    if path[:1] == ("vary",) and len(path) >= 3:
+        axis = document["vary"][path[1]]
+        if path[2] == "zip" and len(path) >= 4:
+            return path[3]
+        return axis.get("key")
+    if path[:2] == ("optimize", "variables") and len(path) >= 3:
+        return path[2]
+    if path[:2] == ("sweep", "star") and len(path) >= 4 and path[2] == "lengths_km":
+        return "nodes.x.fibre_length_km"
+    return None
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _setting_value_ok(setting: str | None, value):
+    """False where ``value`` is refused as the setting's value; None where it may be allowed."""
+    if not _number(value) or not math.isfinite(value):
+        return False
+    kind = SETTING_RANGE.get(str(setting).rsplit(".", 1)[-1])
+    if kind is None:
+        return None
+    if value < 0 or (kind == "prob" and value >= 1):
+        return False
+    return None
+
+
+def _value_ok(name: str, document: dict, path: tuple, value):
+    """Whether the file with ``value`` at ``path`` is valid: False (refused), None (may be valid)."""
+    parent = _sweep_get(document, path[:-1])
+    key = path[-1]
+    if path == ("sweep", "name") or (len(path) == 3 and path[0] == "vary" and key == "label"):
+        valid = isinstance(value, str) and _SWEEP_NAME_RE.match(value) and value not in ("task", "task_id", "runs",
+                                                                                            "wall_s", "worker")
+        valid = valid and (path[0] == "sweep" or "." not in value)  # a label with a dot reads as a result name
+        return None if valid else False
+    if path == ("sweep", "description"):
+        return None if isinstance(value, str) else False
+    if path == ("sweep", "seed"):
+        return None if _number(value) and isinstance(value, int) and 0 <= value < 2**63 else False
+    if key == "constraints" and len(path) == 2:
+        return None if value == [] else False
+    if key == "num" and len(path) == 4:
+        return None if _number(value) and isinstance(value, int) and 1 <= value <= 10**6 else False
+    if path == ("optimize", "samples"):
+        return None if _number(value) and isinstance(value, int) and 1 <= value <= 2**20 else False
+    if path == ("optimize", "refine"):
+        return None if isinstance(value, bool) else False
+    if len(path) == 4 and path[:2] == ("optimize", "variables") and key in ("low", "high"):
+        entry = parent
+        low, high = (value, entry["high"]) if key == "low" else (entry["low"], value)
+        if not (_number(value) and math.isfinite(value)) or not low < high:
+            return False
+        if entry.get("scale") == "log" and low <= 0:
+            return False
+        return _setting_value_ok(path[2], value)
+    setting = _axis_key(document, path)
+    if setting is not None and (isinstance(parent, list) or (len(path) == 4 and key in ("start", "stop"))
+                                or path[:3] == ("sweep", "star", "lengths_km")):
+        if len(path) == 4 and path[2] == "logspace" and _number(value) and value <= 0:
+            return False
+        return _setting_value_ok(setting, value)
+    # everything else (tables, lists, kinds, names of nodes, links, key paths, scales, combine, base, ...)
+    # has no valid value among the replacements
+    return False
+
+
+def _removal_ok(document: dict, path: tuple):
+    """False where removing ``path`` leaves an invalid file; None where the file may stay valid."""
+    key = path[-1]
+    optional = {("sweep", "description"), ("sweep", "combine"), ("compute", "links"), ("select",),
+                ("select", "constraints"), ("optimize", "constraints"), ("optimize", "links"),
+                ("optimize", "samples"), ("optimize", "refine")}
+    if path in optional or (len(path) == 3 and path[0] == "vary" and key == "label"):
+        return None
+    if path == ("compute",) and "vary" not in document:
+        return None
+    if len(path) == 2 and path[0] == "vary":  # one whole axis: the others remain
+        return None if len(document["vary"]) > 1 else False
+    if len(path) == 4 and path[0] == "vary" and path[2] == "zip":  # one zipped column: the others step on
+        return None if len(document["vary"][path[1]]["zip"]) > 1 else False
+    if len(path) == 4 and path[0] == "vary" and path[2] == "values":  # one value of a list
+        return None if len(document["vary"][path[1]]["values"]) > 1 else False
+    if len(path) == 3 and path[:2] == ("optimize", "variables"):
+        return None if len(document["optimize"]["variables"]) > 1 else False
+    if len(path) == 4 and path[:2] == ("optimize", "variables") and key == "scale":
+        return None
+    if len(path) == 3 and path[1] == "constraints":
+        return None
+    # the rest is required: a table or key the file needs, or an item of a zipped list (lengths then differ)
+    return False
+
+
+def _sweep_text(document: dict) -> str:
+    return toml_document(document)
+
+
+def _sweep_removals() -> list[SweepCase]:
+    cases = []
+    for name, document in SWEEP_DOCUMENTS.items():
+        for path in _nodes(document):
+            changed = _sweep_edit(document, path, DELETE)
+            fields = _prefix_fields(path) + ("missing",)
+            if path[:2] == ("sweep", "star"):  # the zipped fibre lengths then name nodes the base lacks
+                fields += ("vary[2].zip",)
+            cases.append(SweepCase(f"{name}: {_sweep_field(path)} removed", _sweep_text(changed), fields,
+                                   invalid=_removal_ok(document, path) is False))
+    return cases
+
+
+def _sweep_wrong_values() -> list[SweepCase]:
+    cases = []
+    for name, document in SWEEP_DOCUMENTS.items():
+        for path in _nodes(document):
+            for what, value in SWEEP_WRONG_VALUES:
+                if _sweep_get(document, path) == value and type(_sweep_get(document, path)) is type(value):
+                    continue
+                changed = _sweep_edit(document, path, value)
+                cases.append(SweepCase(f"{name}: {_sweep_field(path)} = {value!r} ({what})", _sweep_text(changed),
+                                       _prefix_fields(path), invalid=_value_ok(name, document, path, value) is False))
+    return cases
+
+
+def _sweep_unknown_keys() -> list[SweepCase]:
+    """An unknown key (a made-up one, and a near miss of each key there) in every table, at every level."""
+    cases = []
+    for name, document in SWEEP_DOCUMENTS.items():
+        tables = [()] + [path for path in _nodes(document) if isinstance(_sweep_get(document, path), dict)]
+        for path in tables:
+            table = _sweep_get(document, path)
+            if path[-1:] == ("lengths_km",):  # its keys are the star's node names: a new key is a new node
+                continue
+            keys = ["bogus", "Bogus_key"] + [f"{key}s" for key in table if isinstance(key, str)][:6]
+            keys += [key.upper() for key in table if isinstance(key, str) and key.upper() != key][:3]
+            for key in dict.fromkeys(keys):
+                if key in table:
+                    continue
+                changed = _sweep_edit(document, (*path, key), 1)
+                fields = (key,)
+                cases.append(SweepCase(f"{name}: unknown key {key!r} in {_sweep_field(path) or 'the top level'}",
+                                       _sweep_text(changed), fields))
+    return cases
+
+
+def _small_grid_with(**edits) -> dict:
+    document = copy.deepcopy(SWEEP_DOCUMENTS["small_grid"])
+    for dotted, value in edits.items():
+        path = tuple(int(p) if p.isdigit() else p for p in dotted.split("__"))
+        document = _sweep_edit(document, path, value)
+    return document
+
+
+#: Bad generators of each axis: (what, generator table, refused for certain).
+BAD_GENERATORS = (
+    ("linspace num 0", {"linspace": {"start": 5.0, "stop": 15.0, "num": 0}}),
+    ("linspace num -3", {"linspace": {"start": 5.0, "stop": 15.0, "num": -3}}),
+    ("linspace num 2.5", {"linspace": {"start": 5.0, "stop": 15.0, "num": 2.5}}),
+    ("linspace num '3'", {"linspace": {"start": 5.0, "stop": 15.0, "num": "3"}}),
+    ("linspace num 10^7", {"linspace": {"start": 5.0, "stop": 15.0, "num": 10**7}}),
+    ("linspace without num", {"linspace": {"start": 5.0, "stop": 15.0}}),
+    ("linspace without start", {"linspace": {"stop": 15.0, "num": 3}}),
+    ("linspace with step", {"linspace": {"start": 5.0, "stop": 15.0, "num": 3, "step": 1}}),
+    ("linspace start nan", {"linspace": {"start": NAN, "stop": 15.0, "num": 3}}),
+    ("linspace stop inf", {"linspace": {"start": 5.0, "stop": INF, "num": 3}}),
+    ("linspace as a list", {"linspace": [5.0, 15.0, 3]}),
+    ("logspace start 0", {"logspace": {"start": 0.0, "stop": 15.0, "num": 3}}),
+    ("logspace start -1", {"logspace": {"start": -1.0, "stop": 15.0, "num": 3}}),
+    ("logspace stop 0", {"logspace": {"start": 5.0, "stop": 0, "num": 3}}),
+    ("logspace stop -5", {"logspace": {"start": 5.0, "stop": -5.0, "num": 3}}),
+    ("logspace num 0", {"logspace": {"start": 5.0, "stop": 15.0, "num": 0}}),
+    ("range step 0", {"range": {"start": 5.0, "stop": 15.0, "step": 0}}),
+    ("range step 0.0", {"range": {"start": 5.0, "stop": 15.0, "step": 0.0}}),
+    ("range stop < start", {"range": {"start": 15.0, "stop": 5.0, "step": 1.0}}),
+    ("range step away from stop", {"range": {"start": 5.0, "stop": 15.0, "step": -1.0}}),
+    ("range of 10^9 steps", {"range": {"start": 5.0, "stop": 15.0, "step": 1e-8}}),
+    ("range step nan", {"range": {"start": 5.0, "stop": 15.0, "step": NAN}}),
+    ("range step 'x'", {"range": {"start": 5.0, "stop": 15.0, "step": "x"}}),
+    ("range without step", {"range": {"start": 5.0, "stop": 15.0}}),
+    ("range with num", {"range": {"start": 5.0, "stop": 15.0, "step": 5.0, "num": 3}}),
+    ("range into negative lengths", {"range": {"start": 5.0, "stop": -5.0, "step": -5.0}}),
+    ("linspace into negative lengths", {"linspace": {"start": -5.0, "stop": 5.0, "num": 3}}),
+    ("values and linspace", {"values": [5.0], "linspace": {"start": 5.0, "stop": 15.0, "num": 3}}),
+    ("values and range", {"values": [5.0], "range": {"start": 5.0, "stop": 15.0, "step": 5.0}}),
+    ("no generator", {}),
+    ("values empty", {"values": []}),
+    ("values a string", {"values": "5.0, 10.0"}),
+    ("values a table", {"values": {"a": 5.0}}),
+    ("values nested list", {"values": [[5.0], [10.0]]}),
+    ("values with a NaN", {"values": [5.0, NAN]}),
+    ("values with inf", {"values": [5.0, INF]}),
+    ("values with a table", {"values": [5.0, {"a": 1}]}),
+    ("values with a negative length", {"values": [5.0, -1.0]}),
+    ("values with a string", {"values": [5.0, "ten"]}),
+    ("values with a bool", {"values": [5.0, True]}),
+    ("zip beside key", {"zip": {"nodes.alice.fibre_length_km": [5.0, 6.0]}}),
+)
+
+
+def _sweep_generators() -> list[SweepCase]:
+    cases = []
+    for what, generator in BAD_GENERATORS:
+        document = copy.deepcopy(SWEEP_DOCUMENTS["small_grid"])
+        axis = {"key": "nodes.alice.fibre_length_km", **generator}
+        document["vary"][1] = axis
+        cases.append(SweepCase(f"small_grid: vary[1] {what}", _sweep_text(document), _prefix_fields(("vary", 1))
+                               + ("vary[1].linspace", "vary[1].logspace", "vary[1].range", "vary[1].values")))
+    # logspace on chi (five_node_design's first axis): non-positive ends and ends out of [0, 1)
+    for what, spec in (("start 0", {"start": 0, "stop": 0.05, "num": 6}), ("stop -0.05", {"start": 0.002, "stop": -0.05, "num": 6}),
+                       ("stop 2", {"start": 0.002, "stop": 2.0, "num": 6}), ("num 0", {"start": 0.002, "stop": 0.05, "num": 0}),
+                       ("start 1", {"start": 1.0, "stop": 0.05, "num": 6}), ("num true", {"start": 0.002, "stop": 0.05, "num": True})):
+        document = copy.deepcopy(SWEEP_DOCUMENTS["five_node_design"])
+        document["vary"][0]["logspace"] = spec
+        cases.append(SweepCase(f"five_node_design: vary[0].logspace {what}", _sweep_text(document),
+                               _prefix_fields(("vary", 0, "logspace"))))
+    # the grid's size: above MAX_TASKS (10^6) in all
+    document = copy.deepcopy(SWEEP_DOCUMENTS["small_grid"])
+    document["vary"][0] = {"key": "nodes.*.excitation_probability", "linspace": {"start": 0.001, "stop": 0.05, "num": 1001}}
+    document["vary"][1] = {"key": "nodes.alice.fibre_length_km", "linspace": {"start": 5.0, "stop": 15.0, "num": 1001}}
+    cases.append(SweepCase("small_grid: 1001 x 1001 tasks", _sweep_text(document), ("vary",)))
+    return cases
+
+
+def _sweep_zips() -> list[SweepCase]:
+    cases = []
+    base = SWEEP_DOCUMENTS["five_node_design"]
+    columns = base["vary"][2]["zip"]
+    for key in columns:
+        for what, change in (("one value short", lambda v: v[:-1]), ("one value long", lambda v: [*v, v[-1]]),
+                             ("empty", lambda v: []), ("a number", lambda v: v[0]), ("a table", lambda v: {"a": v})):
+            document = copy.deepcopy(base)
+            document["vary"][2]["zip"][key] = change(columns[key])
+            cases.append(SweepCase(f"five_node_design: zip {key} {what}", _sweep_text(document),
+                                   ("vary[2].zip", "vary[2]")))
+    for what, zipped in (("empty zip", {}), ("zip a list", [1, 2]), ("zip a string", "x"),
+                         ("zip of an unknown node", {**columns, "nodes.n9.fibre_length_km": [1.0, 2.0, 3.0]}),
+                         ("zip of an unknown field", {**columns, "nodes.n1.fibre_lenght_km": [1.0, 2.0, 3.0]}),
+                         ("zip of a negative length", {**columns, "nodes.n1.fibre_length_km": [8.0, -5.0, 4.0]}),
+                         ("zip naming a key of another axis", {**columns, "nodes.*.excitation_probability": [0.01] * 3})):
+        document = copy.deepcopy(base)
+        document["vary"][2]["zip"] = zipped
+        cases.append(SweepCase(f"five_node_design: {what}", _sweep_text(document), ("vary[2].zip", "vary[2]", "vary")))
+    # combine = "zip" with axes of unequal lengths (6, 4, 3; 2, 3), and an unknown combine
+    for name in ("five_node_design", "small_grid"):
+        for combine in ("zip", "outer", "Cross", ""):
+            document = copy.deepcopy(SWEEP_DOCUMENTS[name])
+            document["sweep"]["combine"] = combine
+            cases.append(SweepCase(f"{name}: combine = {combine!r}", _sweep_text(document), ("vary", "sweep.combine")))
+    # a key path or a label named twice
+    document = copy.deepcopy(SWEEP_DOCUMENTS["small_grid"])
+    document["vary"][1] = {"key": "nodes.*.excitation_probability", "values": [0.02]}
+    cases.append(SweepCase("small_grid: the same key on two axes", _sweep_text(document), ("vary[1]",)))
+    document = copy.deepcopy(SWEEP_DOCUMENTS["small_grid"])
+    document["vary"][0]["label"] = document["vary"][1]["label"] = "chi"
+    cases.append(SweepCase("small_grid: the same label on two axes", _sweep_text(document), ("vary[1]",)))
+    for label in ("task", "task_id", "runs", "wall_s", "worker", "a b", "", "x/y"):
+        document = copy.deepcopy(base)
+        document["vary"][2]["label"] = label
+        cases.append(SweepCase(f"five_node_design: label {label!r}", _sweep_text(document), ("vary[2].label",)))
+    return cases
+
+
+#: Key paths naming no node, field or section of the base.
+BAD_KEY_PATHS = (
+    "nodes.nobody.excitation_probability", "nodes.*.excitation_probabilty", "nodes.*.no_such_field",
+    "nodes.alice", "nodes", "nodes.*", "server.no_such_field", "drift.no_such_field", "nowhere.excitation_probability",
+    "experiments.no_such_experiment.storage_us", "topology.fibres.no-such-fibre.length_km", "", " ", "nodes..x",
+    ".nodes.*.excitation_probability", "nodes.*.excitation_probability.", "NODES.*.excitation_probability",
+    "nodes.Alice.fibre_length_km",
+)
+
+
+def _sweep_key_paths() -> list[SweepCase]:
+    cases = []
+    for name, document in SWEEP_DOCUMENTS.items():
+        for index, axis in enumerate(document.get("vary", [])):
+            if "key" not in axis:
+                continue
+            for key in BAD_KEY_PATHS:
+                if name == "five_node_design" and key == "nodes.Alice.fibre_length_km":
+                    continue
+                changed = copy.deepcopy(document)
+                changed["vary"][index]["key"] = key
+                cases.append(SweepCase(f"{name}: vary[{index}].key = {key!r}", _sweep_text(changed),
+                                       (f"vary[{index}].key", f"vary[{index}]")))
+        for key in document.get("optimize", {}).get("variables", {}):
+            for bad in BAD_KEY_PATHS:
+                if not bad or bad in document["optimize"]["variables"]:
+                    continue
+                changed = copy.deepcopy(document)
+                variables = changed["optimize"]["variables"]
+                variables[bad] = variables.pop(key)
+                cases.append(SweepCase(f"{name}: optimize.variables key {bad!r}", _sweep_text(changed),
+                                       ("optimize.variables",)))
+        # star nodes named in a zip that the star does not have, and the star's own refusals
+    base = SWEEP_DOCUMENTS["five_node_design"]
+    for what, star in (("template of no node", {"template": "zed", "lengths_km": base["sweep"]["star"]["lengths_km"]}),
+                       ("template a number", {"template": 1, "lengths_km": base["sweep"]["star"]["lengths_km"]}),
+                       ("one node", {"template": "alice", "lengths_km": {"n1": 8.0}}),
+                       ("no node", {"template": "alice", "lengths_km": {}}),
+                       ("a negative length", {"template": "alice", "lengths_km": {**base["sweep"]["star"]["lengths_km"], "n3": -1.0}}),
+                       ("a NaN length", {"template": "alice", "lengths_km": {**base["sweep"]["star"]["lengths_km"], "n3": NAN}}),
+                       ("a string length", {"template": "alice", "lengths_km": {**base["sweep"]["star"]["lengths_km"], "n3": "11 km"}}),
+                       ("four of the five nodes", {"template": "alice", "lengths_km": {k: v for k, v in base["sweep"]["star"]["lengths_km"].items() if k != "n5"}})):
+        changed = copy.deepcopy(base)
+        changed["sweep"]["star"] = star
+        cases.append(SweepCase(f"five_node_design: star {what}", _sweep_text(changed),
+                               ("sweep.star", "vary[2]")))
+    return cases
+
+
+def _sweep_out_of_range() -> list[SweepCase]:
+    """Each varied setting at values just outside its range, in each place a value is given."""
+    outside = {"prob": (-0.001, -1e-300, 1.0, 1.5, 1e308), "nonneg": (-0.001, -1e-300, -1e308)}
+    cases = []
+    for name, document in SWEEP_DOCUMENTS.items():
+        for path in _nodes(document):
+            value = _sweep_get(document, path)
+            setting = _axis_key(document, path)
+            kind = SETTING_RANGE.get(str(setting).rsplit(".", 1)[-1])
+            if kind is None or not _number(value):
+                continue
+            if not (isinstance(path[-1], int) or path[-1] in ("start", "stop", "low", "high")
+                    or path[:3] == ("sweep", "star", "lengths_km")):
+                continue
+            for bad in outside[kind]:
+                ok = _value_ok(name, document, path, bad)
+                changed = _sweep_edit(document, path, bad)
+                cases.append(SweepCase(f"{name}: {_sweep_field(path)} = {bad!r} (outside its range)",
+                                       _sweep_text(changed), _prefix_fields(path), invalid=ok is False))
+    return cases
+
+
+def _damaged_texts(text: str) -> list[tuple[str, str]]:
+    lines = text.splitlines(keepends=True)
+    out = [(f"truncated at {k}/12", text[: len(text) * k // 12]) for k in range(1, 12)]
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            out.append((f"line {index + 1}: header without its ]",
+                        "".join(lines[:index]) + line.replace("]", "", 1) + "".join(lines[index + 1:])))
+            out.append((f"line {index + 1}: stray [", "".join(lines[:index]) + "[" + line + "".join(lines[index + 1:])))
+            out.append((f"line {index + 1}: stray ]", "".join(lines[:index]) + line.rstrip("\n") + "]\n"
+                        + "".join(lines[index + 1:])))
+        elif "=" in stripped and not stripped.startswith("#"):
+            key, _, value = line.partition("=")
+            out.append((f"line {index + 1}: truncated value", "".join(lines[:index]) + key + "= " + value.strip()[:1]
+                        + "\n" + "".join(lines[index + 1:])))
+            out.append((f"line {index + 1}: duplicated", "".join(lines[: index + 1]) + line + "".join(lines[index + 1:])))
+            out.append((f"line {index + 1}: value missing", "".join(lines[:index]) + key + "=\n"
+                        + "".join(lines[index + 1:])))
+    out.append(("a stray [[ at the end", text + "[[\n"))
+    out.append(("[sweep] twice", text + "[sweep]\nname = \"again\"\n"))
+    out.append(("[[vary]] as [vary]", text.replace("[[vary]]", "[vary]", 1)))
+    return out
+
+
+def _sweep_syntax_damage() -> list[SweepCase]:
+    cases = []
+    for name, text in SWEEP_FILES.items():
+        for what, damaged in _damaged_texts(text):
+            try:
+                tomllib.loads(damaged)
+            except tomllib.TOMLDecodeError:
+                cases.append(SweepCase(f"{name}: {what}", damaged, ("TOML syntax error", LINE_COLUMN)))
+            else:  # still TOML: it may even be a valid sweep (a truncation at a line's end)
+                cases.append(SweepCase(f"{name}: {what} (still TOML)", damaged, (_ANY,), invalid=False))
+    cases.append(SweepCase("small_grid: not UTF-8", "", ("sweep file", "UTF-8", "utf-8", "decode"),
+                           data=SWEEP_FILES["small_grid"].encode("utf-8") + b"\n# \xff\xfe\n"))
+    cases.append(SweepCase("an empty file", "", ("sweep",)))
+    cases.append(SweepCase("a binary file", "", ("sweep file", "UTF-8", "utf-8", "NUL", "binary", "TOML"),
+                           data=b"\x00\x01\x02[sweep]\x00"))
+    return cases
+
+
+def _sweep_bases() -> list[SweepCase]:
+    cases = []
+    bases = (
+        ("a missing file", "no_such_network.toml", ()),
+        ("a missing folder's file", "no_such_folder/network.toml", ()),
+        ("a directory", "network_dir", (("dir", "network_dir"),)),
+        ("a directory named .toml", "network.toml", (("dir", "network.toml"),)),
+        ("the folder itself", ".", ()),
+        ("a file that is not TOML", "bad.toml", (("file", "bad.toml", "[[[ not toml\n"),)),
+        ("a TOML file that is not a network", "other.toml", (("file", "other.toml", "x = 1\n"),)),
+        ("an empty file", "empty.toml", (("file", "empty.toml", ""),)),
+        ("a preset's near miss", "hefei2025", ()),
+        ("a preset's name in capitals", "HEFEI2024", ()),
+        ("an absolute path that is missing", "/nonexistent/metroqnet/network.toml", ()),
+        ("an empty string", "", ()),
+        ("blank", "   ", ()),
+        ("a network with a date in it", "dated.toml", (("file", "dated.toml", PRESET_TEXT + "\nwhen = 2024-01-01\n"),)),
+        ("a network with an out-of-range value", "hot.toml",
+         (("file", "hot.toml", PRESET_TEXT.replace("excitation_probability = { value = 0.01",
+                                                    "excitation_probability = { value = 1.5", 1)),)),
+    )
+    for name, document in SWEEP_DOCUMENTS.items():
+        for what, base, setup in bases:
+            changed = copy.deepcopy(document)
+            changed["sweep"]["base"] = base
+            cases.append(SweepCase(f"{name}: base {what} ({base!r})", _sweep_text(changed), ("sweep.base",),
+                                   setup=setup))
+    return cases
+
+
+#: Malformed constraint strings of [select] and [optimize].
+BAD_CONSTRAINTS = (
+    "min.fidelity > 0.7", "min.fidelity => 0.7", "min.fidelity = 0.7", "min.fidelity == 0.7", "min.fidelity >= ",
+    ">= 0.7", "min.fidelity 0.7", "min.fidelity >= x", "min.fidelity >= nan", "min.fidelity >= inf",
+    "min.fidelity >= -inf", "min.fidelity >= 0.7 and min.concurrence >= 0.5", "min.fidelity >= 0.7 extra", "",
+    " ", "min.fidelity >= 0.7,", "min fidelity >= 0.7", "min.fidelity >= 1e999", "min.fidelity <= 0x10",
+)
+
+
+def _sweep_constraints() -> list[SweepCase]:
+    cases = []
+    tables = [("five_node_design", "select"), ("optimize_chi_probe", "optimize")]
+    # small_grid gets a [select] table too
+    small = copy.deepcopy(SWEEP_DOCUMENTS["small_grid"])
+    small["select"] = {"maximize": "min.pme_rate_hz", "constraints": ["min.fidelity >= 0.7"]}
+    documents = {**SWEEP_DOCUMENTS, "small_grid+select": small}
+    tables.append(("small_grid+select", "select"))
+    for name, section in tables:
+        document = documents[name]
+        for text in BAD_CONSTRAINTS:
+            for position in ("only", "second"):
+                changed = copy.deepcopy(document)
+                changed[section]["constraints"] = [text] if position == "only" else ["min.fidelity >= 0.7", text]
+                index = 0 if position == "only" else 1
+                cases.append(SweepCase(f"{name}: {section}.constraints {position} {text!r}", _sweep_text(changed),
+                                       (f"{section}.constraints[{index}]",)))
+        for what, value in (("a string", "min.fidelity >= 0.7"), ("a table", {"min.fidelity": 0.7}),
+                            ("a list of numbers", [0.7]), ("a list of lists", [["min.fidelity", ">=", 0.7]]),
+                            ("a list with a table", [{"name": "min.fidelity"}]), ("a number", 0.7)):
+            changed = copy.deepcopy(document)
+            changed[section]["constraints"] = value
+            cases.append(SweepCase(f"{name}: {section}.constraints {what}", _sweep_text(changed),
+                                   (f"{section}.constraints",)))
+        for what, edit in (("both maximize and minimize", {"minimize": "min.fidelity"}),
+                           ("an empty objective", {"maximize": ""}), ("a numeric objective", {"maximize": 1}),
+                           ("an objective list", {"maximize": ["min.pme_rate_hz"]})):
+            changed = copy.deepcopy(document)
+            changed[section].update(edit)
+            cases.append(SweepCase(f"{name}: {section} {what}", _sweep_text(changed), (section,)))
+        changed = copy.deepcopy(document)
+        del changed[section]["maximize"]
+        cases.append(SweepCase(f"{name}: {section} without an objective", _sweep_text(changed), (section,)))
+    # result names of no figure or of no link of the sweep, in [select] (checked against the compute table)
+    for name, section in (("five_node_design", "select"), ("small_grid+select", "select")):
+        for text in ("min.fidelty", "fidelity", "min.", "minimum.fidelity", "alice-zed.fidelity", "n1-n9.fidelity",
+                     "min.fidelity_stderr", "task_id", "nodes.*.excitation_probability"):
+            for goal in ("maximize", "constraints"):
+                changed = copy.deepcopy(documents[name])
+                if goal == "maximize":
+                    changed[section]["maximize"] = text
+                else:
+                    changed[section]["constraints"] = [f"{text} >= 0.5"]
+                field_name = "select.maximize" if goal == "maximize" else "select.constraints[0]"
+                cases.append(SweepCase(f"{name}: select.{goal} names {text!r}", _sweep_text(changed),
+                                       (field_name, "select")))
+    # the optimiser checks result names: figures that do not exist, links of no node pair
+    document = SWEEP_DOCUMENTS["optimize_chi_probe"]
+    for text in ("min.fidelty >= 0.7", "fidelity >= 0.7", "min. >= 0.7", "minimum.fidelity >= 0.7",
+                 "alice-zed.fidelity >= 0.7"):
+        changed = copy.deepcopy(document)
+        changed["optimize"]["constraints"] = [text]
+        cases.append(SweepCase(f"optimize_chi_probe: constraint {text!r}", _sweep_text(changed),
+                               ("optimize.constraints[0]",)))
+    for objective in ("min.pme_rate", "pme_rate_hz", "min.", "median.pme_rate_hz"):
+        changed = copy.deepcopy(document)
+        changed["optimize"]["maximize"] = objective
+        cases.append(SweepCase(f"optimize_chi_probe: maximize {objective!r}", _sweep_text(changed),
+                               ("optimize.maximize",)))
+    for what, edit in (("samples 0", {"samples": 0}), ("samples 2^20 + 1", {"samples": 2**20 + 1}),
+                       ("samples 1.5", {"samples": 1.5}), ("refine 'yes'", {"refine": "yes"}),
+                       ("refine 1", {"refine": 1}), ("experiment 3", {"experiment": 3}),
+                       ("experiment ''", {"experiment": ""}), ("links []", {"links": []}),
+                       ("links twice", {"links": ["alice-bob", "alice-bob"]}), ("links 'alice-bob'", {"links": "alice-bob"}),
+                       ("variables empty", {"variables": {}}),
+                       ("low above high", {"variables": {"nodes.*.excitation_probability": {"low": 0.05, "high": 0.002}}}),
+                       ("low equal to high", {"variables": {"nodes.*.excitation_probability": {"low": 0.01, "high": 0.01}}}),
+                       ("log with low 0", {"variables": {"nodes.*.excitation_probability": {"low": 0.0, "high": 0.05, "scale": "log"}}}),
+                       ("scale 'ln'", {"variables": {"nodes.*.excitation_probability": {"low": 0.002, "high": 0.05, "scale": "ln"}}}),
+                       ("high 1.5 for chi", {"variables": {"nodes.*.excitation_probability": {"low": 0.002, "high": 1.5}}}),
+                       ("low -1 for the probe", {"variables": {"nodes.*.probe_mean_photon_number": {"low": -1.0, "high": 0.1}}}),
+                       ("a variable without high", {"variables": {"nodes.*.excitation_probability": {"low": 0.002}}}),
+                       ("a variable of a text field", {"variables": {"nodes.alice.fibre_length_km.source": {"low": 1, "high": 2}}})):
+        changed = copy.deepcopy(document)
+        changed["optimize"].update(edit)
+        cases.append(SweepCase(f"optimize_chi_probe: {what}", _sweep_text(changed), ("optimize",)))
+    return cases
+
+
+#: Bad [compute] tables of each kind (on small_grid's axes): (what, table, a field the refusal names).
+BAD_COMPUTE_TABLES = (
+    ("exact: trials (a simulate key)", {"kind": "exact", "trials": 10}, "trials"),
+    ("exact: hours (a network key)", {"kind": "exact", "hours": 1.0}, "hours"),
+    ("exact: residual_trials 1", {"kind": "exact", "residual_trials": 1}, "compute.residual_trials"),
+    ("exact: residual_trials 0", {"kind": "exact", "residual_trials": 0}, "compute.residual_trials"),
+    ("exact: residual_trials 1.5", {"kind": "exact", "residual_trials": 1.5}, "compute.residual_trials"),
+    ("exact: residual_trials 'many'", {"kind": "exact", "residual_trials": "many"}, "compute.residual_trials"),
+    ("exact: residual_seed -1", {"kind": "exact", "residual_seed": -1}, "compute.residual_seed"),
+    ("exact: residual_seed 'tasks'", {"kind": "exact", "residual_seed": "tasks"}, "compute.residual_seed"),
+    ("exact: residual_seed 1.5", {"kind": "exact", "residual_seed": 1.5}, "compute.residual_seed"),
+    ("exact: residual_seed true", {"kind": "exact", "residual_seed": True}, "compute.residual_seed"),
+    ("exact: residual_seed []", {"kind": "exact", "residual_seed": []}, "compute.residual_seed"),
+    ("exact: figures of no figure", {"kind": "exact", "figures": ["fidelty"]}, "compute.figures"),
+    ("exact: figures a string", {"kind": "exact", "figures": "fidelity"}, "compute.figures"),
+    ("exact: figures [1]", {"kind": "exact", "figures": [1]}, "compute.figures"),
+    ("exact: figures a table", {"kind": "exact", "figures": {"a": "fidelity"}}, "compute.figures"),
+    ("exact: experiment 3", {"kind": "exact", "experiment": 3}, "compute.experiment"),
+    ("exact: experiment ''", {"kind": "exact", "experiment": ""}, "compute.experiment"),
+    ("exact: experiment of no experiment", {"kind": "exact", "experiment": "no_such_experiment"}, "compute.experiment"),
+    ("exact: links []", {"kind": "exact", "links": []}, "compute.links"),
+    ("exact: links twice", {"kind": "exact", "links": ["alice-bob", "alice-bob"]}, "compute.links"),
+    ("exact: links a string", {"kind": "exact", "links": "alice-bob"}, "compute.links"),
+    ("exact: links [1]", {"kind": "exact", "links": [1]}, "compute.links"),
+    ("exact: links of no node", {"kind": "exact", "links": ["alice-zed"]}, "compute.links"),
+    ("exact: links of one node", {"kind": "exact", "links": ["alice-alice"]}, "compute.links"),
+    ("exact: links without a dash", {"kind": "exact", "links": ["alicebob"]}, "compute.links"),
+    ("kind of no kind", {"kind": "exakt"}, "compute.kind"),
+    ("kind in capitals", {"kind": "EXACT"}, "compute.kind"),
+    ("kind missing", {"links": "all"}, "compute.kind"),
+    ("simulate: no trials", {"kind": "simulate"}, "compute.trials"),
+    ("simulate: trials 0", {"kind": "simulate", "trials": 0}, "compute.trials"),
+    ("simulate: trials -1", {"kind": "simulate", "trials": -1}, "compute.trials"),
+    ("simulate: trials '1e6'", {"kind": "simulate", "trials": "1e6"}, "compute.trials"),
+    ("simulate: trials 1e6 (a float)", {"kind": "simulate", "trials": 1e6 + 0.5}, "compute.trials"),
+    ("simulate: chunks 0", {"kind": "simulate", "trials": 100, "chunks": 0}, "compute.chunks"),
+    ("simulate: target without value", {"kind": "simulate", "trials": 100, "max_trials": 1000,
+                                        "target_stderr": {"figure": "fidelity"}}, "compute.target_stderr"),
+    ("simulate: target without figure", {"kind": "simulate", "trials": 100, "max_trials": 1000,
+                                         "target_stderr": {"value": 0.01}}, "compute.target_stderr"),
+    ("simulate: target of no figure", {"kind": "simulate", "trials": 100, "max_trials": 1000,
+                                       "target_stderr": {"figure": "fidelty", "value": 0.01}}, "compute.target_stderr"),
+    ("simulate: target value 0", {"kind": "simulate", "trials": 100, "max_trials": 1000,
+                                  "target_stderr": {"figure": "fidelity", "value": 0}}, "compute.target_stderr"),
+    ("simulate: target value -0.01", {"kind": "simulate", "trials": 100, "max_trials": 1000,
+                                      "target_stderr": {"figure": "fidelity", "value": -0.01}}, "compute.target_stderr"),
+    ("simulate: target value nan", {"kind": "simulate", "trials": 100, "max_trials": 1000,
+                                    "target_stderr": {"figure": "fidelity", "value": NAN}}, "compute.target_stderr"),
+    ("simulate: target a number", {"kind": "simulate", "trials": 100, "max_trials": 1000, "target_stderr": 0.01},
+     "compute.target_stderr"),
+    ("simulate: target with an unknown key", {"kind": "simulate", "trials": 100, "max_trials": 1000,
+                                              "target_stderr": {"figure": "fidelity", "value": 0.01, "sigma": 2}},
+     "compute.target_stderr"),
+    ("simulate: target without max_trials", {"kind": "simulate", "trials": 100,
+                                             "target_stderr": {"figure": "fidelity", "value": 0.01}}, "compute.max_trials"),
+    ("simulate: max_trials below trials", {"kind": "simulate", "trials": 100, "max_trials": 10,
+                                           "target_stderr": {"figure": "fidelity", "value": 0.01}}, "compute.max_trials"),
+    ("simulate: max_trials without a target", {"kind": "simulate", "trials": 100, "max_trials": 1000},
+     "compute.max_trials"),
+    ("simulate: chunks with a target", {"kind": "simulate", "trials": 100, "chunks": 3, "max_trials": 1000,
+                                        "target_stderr": {"figure": "fidelity", "value": 0.01}}, "compute.chunks"),
+    ("simulate: hours (a network key)", {"kind": "simulate", "trials": 100, "hours": 1.0}, "hours"),
+    ("network: no hours", {"kind": "network"}, "compute.hours"),
+    ("network: hours 0", {"kind": "network", "hours": 0}, "compute.hours"),
+    ("network: hours -1", {"kind": "network", "hours": -1.0}, "compute.hours"),
+    ("network: hours nan", {"kind": "network", "hours": NAN}, "compute.hours"),
+    ("network: hours inf", {"kind": "network", "hours": INF}, "compute.hours"),
+    ("network: hours '1h'", {"kind": "network", "hours": "1h"}, "compute.hours"),
+    ("network: policy 'fifo'", {"kind": "network", "hours": 1.0, "policy": "fifo"}, "compute.policy"),
+    ("network: policy 1", {"kind": "network", "hours": 1.0, "policy": 1}, "compute.policy"),
+    ("network: residual_seed (an exact key)", {"kind": "network", "hours": 1.0, "residual_seed": 1}, "residual_seed"),
+    ("loop: trials 1", {"kind": "loop", "trials": 1}, "compute.trials"),
+    ("loop: trials -5", {"kind": "loop", "trials": -5}, "compute.trials"),
+    ("loop: figures (not a loop key)", {"kind": "loop", "figures": ["fidelity"]}, "figures"),
+    ("loop: experiment of no experiment", {"kind": "loop", "experiment": "no_such_experiment"}, "compute.experiment"),
+)
+
+
+def _sweep_compute_tables() -> list[SweepCase]:
+    cases = []
+    for what, table, field_name in BAD_COMPUTE_TABLES:
+        document = copy.deepcopy(SWEEP_DOCUMENTS["small_grid"])
+        document["compute"] = table
+        cases.append(SweepCase(f"small_grid: compute {what}", _sweep_text(document), (field_name,)))
+    # the optimiser's links and experiment, which the network defines
+    for what, edit, field_name in (("links of no node", {"links": ["alice-zed"]}, "optimize.links"),
+                                   ("experiment of no experiment", {"experiment": "no_such_experiment"},
+                                    "optimize.experiment")):
+        document = copy.deepcopy(SWEEP_DOCUMENTS["optimize_chi_probe"])
+        document["optimize"].update(edit)
+        cases.append(SweepCase(f"optimize_chi_probe: {what}", _sweep_text(document), (field_name,)))
+    return cases
+
+
+class AcceptedSweep(Exception):
+    """Raised in place of running a sweep whose file the parser accepted (the sweep tests stub the runs)."""
+
+
+def _accepted(*args, **kwargs):
+    raise AcceptedSweep("the sweep file was accepted")
+
+
+@pytest.fixture
+def parse_only(monkeypatch):
+    """``metroqnet sweep`` reads and checks its file, then stops: an accepted file computes nothing."""
+    import metroqnet.cli.sweep_command as sweep_command
+
+    monkeypatch.setattr(sweep_command, "_run_grid", _accepted)
+    monkeypatch.setattr(sweep_command, "_run_optimisation", _accepted)
+
+
+def _was_accepted(outcome: Outcome) -> bool:
+    """The file was read and accepted: the stubbed run was reached, or ``--workers`` was refused for a file with
+    no grid (which ``metroqnet sweep`` checks once the file is read)."""
+    return (outcome.raised is not None and "AcceptedSweep" in outcome.raised) or (
+        outcome.status == 2 and "has no [[vary]] grid" in outcome.err)
+
+
+def _workers_option(case: SweepCase) -> tuple[str, ...]:
+    """``--workers 1``, except for a file without [[vary]] (an optimisation alone runs in-process and refuses it)."""
+    try:
+        has_grid = case.data is not None or "vary" in tomllib.loads(case.text)
+    except tomllib.TOMLDecodeError:
+        has_grid = True
+    return ("--workers", "1") if has_grid else ()
+
+
+def check_sweep_case(scratch: Path, case: SweepCase, *, test: str) -> None:
+    with case_folder(scratch) as folder:
+        for item in case.setup:
+            target = folder / item[1]
+            if item[0] == "dir":
+                target.mkdir(parents=True, exist_ok=True)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(item[2], encoding="utf-8")
+        path = folder / "case.toml"
+        if case.data is not None:
+            path.write_bytes(case.data)
+        else:
+            path.write_text(case.text, encoding="utf-8")
+        store = folder / "store"
+        argv = ["sweep", str(path), "--out", str(store), *_workers_option(case)]
+        refused = check_refusal("sweep files", argv, folder, case.fields, absent=(store,), what=case.what,
+                                starts=SWEEP_PREFIX, skip_if=_was_accepted)
+        if not refused:
+            assert not case.invalid, f"{case.what}\nargv = {argv!r}\naccepted by the parser: the sweep would run"
+            SWEEP_SKIPPED[test] += 1
+
+
+def _sweep_test(cases: list[SweepCase], scratch: Path, test: str) -> None:
+    assert cases
+    run_sweep(cases, lambda case: check_sweep_case(scratch, case, test=test))
+
+
+def test_sweep_examples_parse_and_the_writer_round_trips_them():
+    from metroqnet.sweeps.sweep_file import load_sweep_file
+
+    for name, document in SWEEP_DOCUMENTS.items():
+        assert same(tomllib.loads(_sweep_text(document)), document), name
+        load_sweep_file(ROOT / "examples" / "sweeps" / f"{name}.toml")
+
+
+def test_sweep_file_keys_removed(scratch, parse_only):
+    _sweep_test(_sweep_removals(), scratch, "removals")
+
+
+def test_sweep_file_values_of_the_wrong_type(scratch, parse_only):
+    _sweep_test(_sweep_wrong_values(), scratch, "wrong values")
+
+
+def test_sweep_file_unknown_keys(scratch, parse_only):
+    _sweep_test(_sweep_unknown_keys(), scratch, "unknown keys")
+
+
+def test_sweep_file_axis_generators(scratch, parse_only):
+    _sweep_test(_sweep_generators(), scratch, "generators")
+
+
+def test_sweep_file_zips_combine_and_labels(scratch, parse_only):
+    _sweep_test(_sweep_zips(), scratch, "zips")
+
+
+def test_sweep_file_key_paths_and_star(scratch, parse_only):
+    _sweep_test(_sweep_key_paths(), scratch, "key paths")
+
+
+def test_sweep_file_values_out_of_range(scratch, parse_only):
+    _sweep_test(_sweep_out_of_range(), scratch, "out of range")
+
+
+def test_sweep_file_syntax_damage(scratch, parse_only):
+    _sweep_test(_sweep_syntax_damage(), scratch, "syntax")
+
+
+def test_sweep_file_bad_bases(scratch, parse_only):
+    _sweep_test(_sweep_bases(), scratch, "bases")
+
+
+def test_sweep_file_compute_tables(scratch, parse_only):
+    _sweep_test(_sweep_compute_tables(), scratch, "compute")
+
+
+def test_sweep_file_select_and_optimize_tables(scratch, parse_only):
+    _sweep_test(_sweep_constraints(), scratch, "select/optimize")
+
+
+def test_sweep_command_lines(scratch):
+    """The sweep command's own options and paths: a missing or unreadable FILE, a bad --workers, a bad --out."""
+    good = SWEEP_FILES["small_grid"]
+    cases = [
+        (("missing FILE",), "nofile.toml", "store", ("--workers", "1"), (), ("nofile.toml", "FILE", "sweep file")),
+        (("FILE a directory",), "adir", "store", ("--workers", "1"), (("dir", "adir"),), ("adir", "sweep file")),
+        (("--out an existing file",), "case.toml", "out.txt", ("--workers", "1"), (("file", "out.txt", "kept\n"),),
+         ("--out", "out.txt", "store")),
+    ]
+    for workers in ("0", "-1", "x", "1.5", "", "5000", "nan", "1e3x"):
+        cases.append(((f"--workers {workers!r}",), "case.toml", "store", ("--workers", workers), (), ("--workers",)))
+    cases.append((("--workers and --scheduler",), "case.toml", "store", ("--workers", "1", "--scheduler", "tcp://x:1"),
+                  (), ("--scheduler", "--workers")))
+    cases.append((("--scheduler not an address",), "case.toml", "store", ("--scheduler", "not an address"), (),
+                  ("--scheduler", "scheduler")))
+    cases.append((("an unknown option",), "case.toml", "store", ("--workers", "1", "--wrokers", "2"), (),
+                  ("--wrokers",)))
+
+    def check(case) -> None:
+        (what,), file, out, options, setup, fields = case
+        with case_folder(scratch) as folder:
+            (folder / "case.toml").write_text(good, encoding="utf-8")
+            for item in setup:
+                if item[0] == "dir":
+                    (folder / item[1]).mkdir()
+                else:
+                    (folder / item[1]).write_text(item[2], encoding="utf-8")
+            argv = ["sweep", str(folder / file), "--out", str(folder / out), *options]
+            check_refusal("sweep files", argv, folder, fields, what=what, starts=SWEEP_PREFIX)
+
+    run_sweep(cases, check)
+
+
+# === family 6: metroqnet plot STORE ========================================================================
+
+TINY_SWEEP = """\
+[sweep]
+name = "tiny"
+base = "hefei2024"
+seed = 1
+[compute]
+kind = "exact"
+links = ["alice-bob"]
+residual_trials = 200
+residual_seed = 2024
+[[vary]]
+key = "nodes.*.excitation_probability"
+values = [0.005, 0.01]
+"""
+
+
+@pytest.fixture(scope="module")
+def sweep_store(tmp_path_factory) -> Path:
+    """A small real store (2 tasks, one link), made once per module."""
+    folder = tmp_path_factory.mktemp("plot-store")
+    (folder / "tiny.toml").write_text(TINY_SWEEP, encoding="utf-8")
+    outcome = run_main(["sweep", str(folder / "tiny.toml"), "--out", str(folder / "store"), "--workers", "1"])
+    assert outcome.raised is None and outcome.status == 0, (outcome.status, outcome.err, outcome.raised)
+    return folder / "store"
+
+
+#: (what, options, fields, known invalid): options are added after STORE, with "@/" the case's folder.
+PLOT_CASES = (
+    ("--x of no setting", ["--x", "nodes.*.no_such"], ("--x", "nodes.*.no_such"), True),
+    ("--x empty", ["--x", ""], ("--x",), True),
+    ("--x a result", ["--x", "min.fidelity"], ("--x", "min.fidelity"), True),
+    ("--x a setting not varied", ["--x", "nodes.*.probe_mean_photon_number"], ("--x", "probe_mean_photon_number"), True),
+    ("--x a bookkeeping column", ["--x", "wall_s"], ("--x", "wall_s"), True),
+    ("--y of no result", ["--y", "min.nonsense"], ("--y", "min.nonsense"), True),
+    ("--y empty", ["--y", ""], ("--y",), True),
+    ("--y without a dot", ["--y", "fidelity"], ("--y", "fidelity"), True),
+    ("--y a link of no pair", ["--y", "alice-zed.fidelity"], ("--y", "alice-zed.fidelity"), True),
+    ("--y a good one and a bad one", ["--y", "min.fidelity", "--y", "min.bogus"], ("--y", "min.bogus"), True),
+    ("--y a bookkeeping column", ["--y", "task_id"], ("--y", "task_id"), True),
+    ("--threshold without =", ["--threshold", "min.fidelity"], ("--threshold",), True),
+    ("--threshold without a value", ["--threshold", "min.fidelity="], ("--threshold",), True),
+    ("--threshold without a name", ["--threshold", "=0.7"], ("--threshold",), True),
+    ("--threshold a word", ["--threshold", "min.fidelity=high"], ("--threshold",), True),
+    ("--threshold two =", ["--threshold", "min.fidelity=0.7=0.8"], ("--threshold",), True),
+    ("--threshold nan", ["--threshold", "min.fidelity=nan"], ("--threshold",), True),
+    ("--threshold inf", ["--threshold", "min.fidelity=inf"], ("--threshold",), True),
+    ("--threshold of no result", ["--threshold", "min.bogus=0.7"], ("--threshold", "min.bogus"), True),
+    ("--frontier one name", ["--frontier", "min.pme_rate_hz"], ("--frontier",), True),
+    ("--frontier three names", ["--frontier", "min.pme_rate_hz,min.fidelity,min.concurrence"], ("--frontier",), True),
+    ("--frontier a comma", ["--frontier", ","], ("--frontier",), True),
+    ("--frontier a blank second", ["--frontier", "min.pme_rate_hz, "], ("--frontier",), True),
+    ("--frontier a bad first", ["--frontier", "min.bogus,min.fidelity"], ("--frontier", "min.bogus"), True),
+    ("--frontier a bad second", ["--frontier", "min.pme_rate_hz,min.bogus"], ("--frontier", "min.bogus"), True),
+    ("--frontier a setting", ["--frontier", "nodes.*.excitation_probability,min.fidelity"], ("--frontier",), False),
+    ("--frontier the same twice", ["--frontier", "min.fidelity,min.fidelity"], ("--frontier",), False),
+    ("--out an existing file", ["--out", "@/file.png"], ("--out", "out_dir", "file.png"), True),
+    ("an unknown option", ["--xx", "a"], ("--xx",), True),
+    ("a missing value", ["--y"], ("--y",), True),
+    ("--x twice", ["--x", "nodes.*.excitation_probability", "--x", "bogus"], ("--x", "bogus"), True),
+)
+
+
+def check_plot(scratch: Path, store: Path, what: str, store_argument: str, options, fields, invalid: bool,
+               setup=()) -> None:
+    with case_folder(scratch) as folder:
+        (folder / "file.png").write_text("an earlier file\n", encoding="utf-8")
+        for item in setup:
+            target = folder / item[1]
+            if item[0] == "dir":
+                target.mkdir(parents=True, exist_ok=True)
+            else:
+                target.write_bytes(item[2])
+        options = [option.replace("@/", f"{folder}/") for option in options]
+        if not any(option == "--out" for option in options):
+            options = [*options, "--out", str(folder / "plots")]
+        argv = ["plot", store_argument.replace("@/", f"{folder}/").replace("STORE", str(store)), *options]
+        if not invalid:
+            outcome = run_main(argv)
+            if outcome.status == 0 and outcome.raised is None:
+                SWEEP_SKIPPED["plot"] += 1
+                shutil.rmtree(folder / "plots", ignore_errors=True)
+                return
+        before = _entries(store)
+        # the option (--x) or the name plot_sweep gives it (x:, y:, threshold., frontier:)
+        names = [f.replace("@/", f"{folder}/") for f in fields]
+        names += [f"{f[2:]}:" for f in fields if f.startswith("--")] + [f"{f[2:]}." for f in fields if f.startswith("--")]
+        check_refusal("plot command lines", argv, folder, names, what=what, starts=PLOT_PREFIX)
+        assert _entries(store) == before or set(_entries(store)) - set(before) <= {
+            "results.sqlite-shm", "results.sqlite-wal"}, f"{what}\nthe store changed"
+
+
+def test_plot_command_lines_with_bad_options(scratch, sweep_store):
+    cases = [(what, "STORE", options, fields, invalid, ()) for what, options, fields, invalid in PLOT_CASES]
+    cases += [
+        ("a missing store", "@/no_store", [], ("store", "no_store"), True, ()),
+        ("a store that is a file", "@/file.png", [], ("store", "file.png"), True, ()),
+        ("an empty folder", "@/empty", [], ("store", "empty"), True, (("dir", "empty"),)),
+        ("a folder with a damaged database", "@/damaged", [], ("store", "damaged", "results.sqlite"), True,
+         (("dir", "damaged"), ("file", "damaged/results.sqlite", b"not a database, just text\n" * 40))),
+        ("a folder with an empty database", "@/hollow", [], ("store", "hollow", "results.sqlite"), True,
+         (("dir", "hollow"), ("file", "hollow/results.sqlite", b""))),
+        ("a damaged optimization.csv", "@/opt", [], ("optimization.csv", "opt", "store"), True,
+         (("dir", "opt"), ("file", "opt/optimization.csv", b"a,b\n1\n\x00\xff\n"))),
+    ]
+    run_sweep(cases, lambda case: check_plot(scratch, sweep_store, case[0], case[1], case[2], case[3], case[4],
+                                             case[5]))
+
+
 # === the count (keep this test last) =========================================================================
 
 
 def test_zz_at_least_ten_thousand_cases_ran():
     total = sum(EXECUTED[family] for family in FAMILIES)
-    sweeps = {name: count for name, count in EXECUTED.items() if name not in FAMILIES}
+    sweeps = {name: count for name, count in EXECUTED.items() if name not in (*FAMILIES, *SWEEP_FAMILIES)}
     print(f"\nfuzz cases run: {', '.join(f'{family} {EXECUTED[family]}' for family in FAMILIES)}; total {total} "
-          f"(and boundary sweeps: {', '.join(f'{name} {count}' for name, count in sweeps.items()) or 'none'})")
+          f"(and boundary sweeps: {', '.join(f'{name} {count}' for name, count in sweeps.items()) or 'none'}; "
+          f"{', '.join(f'{family} {EXECUTED[family]}' for family in SWEEP_FAMILIES)}; accepted as possibly valid "
+          f"and skipped: {dict(SWEEP_SKIPPED) or 'none'})")
     assert all(EXECUTED[family] >= MIN_PER_FAMILY for family in FAMILIES), dict(EXECUTED)
     assert total >= MIN_TOTAL, total
+    assert EXECUTED["sweep files"] >= MIN_SWEEP_CASES, dict(EXECUTED)
+    assert EXECUTED["plot command lines"] >= MIN_PLOT_CASES, dict(EXECUTED)
