@@ -20,38 +20,15 @@ from metroqnet.config.hardware import NetworkHardware
 from metroqnet.experiments.link_setup import write_residual_std_rad
 from metroqnet.link.batch import LinkBatchResult, evaluate_links
 from metroqnet.sweeps.compute_links import (
-    SIGN_FIGURES,
     experiment_parameters,
     flatten,
     link_experiment,
     loop_seed,
+    number,
     residual_seed_of,
-    sign_mean,
     task_links,
 )
-
-
-def _link_figures(batch: LinkBatchResult, index: int, residual_rad: float, names: tuple[str, ...]
-                  ) -> dict[str, object]:
-    """The named figures of point ``index``; per-sign ones as the herald-weighted mean over signs."""
-    weights = (float(batch.herald_probability_plus[index]), float(batch.herald_probability_minus[index]))
-    scalars = {name: float(values[index]) for name, values in batch.scalars().items()}
-    params = batch.points[index]
-    scalars |= {
-        "write_residual_deg": math.degrees(residual_rad),
-        "phase_noise_std_deg": math.degrees(params.phase_noise_std_rad),
-        "repetition_rate_hz": params.repetition_rate_hz,
-    }
-    scalars.setdefault("entangling_rate_hz", None)
-    scalars.setdefault("pme_rate_hz", None)
-    out: dict[str, object] = {}
-    for name in names:
-        if name in SIGN_FIGURES:
-            per_sign = batch.figures[name][index]
-            out[name] = sign_mean([float(value) for value in per_sign], weights)
-        else:
-            out[name] = scalars[name]
-    return out
+from metroqnet.sweeps.optimize_figures import AGGREGATES, batch_figures
 
 
 def _evaluate(parameters: list, labels: list[str]) -> LinkBatchResult:
@@ -80,12 +57,11 @@ def exact_task(compute, network: NetworkHardware, seed: np.random.SeedSequence) 
         )
         parameters.append(params)
         residuals.append(residual_rad)
-    batch = _evaluate(parameters, [label for label, _ in links])
-    per_link = {
-        label: _link_figures(batch, index, residuals[index], compute.figure_names)
-        for index, (label, _) in enumerate(links)
-    }
-    return flatten(per_link, compute.figure_names)
+    labels = [label for label, _ in links]
+    # the optimiser's arrays over design points, here for one point: one set of names and sign weights
+    arrays = batch_figures(_evaluate(parameters, labels), labels, residuals)
+    return {f"{owner}.{name}": number(arrays[f"{owner}.{name}"][0])
+            for owner in (*labels, *AGGREGATES) for name in compute.figure_names}
 
 
 def loop_task(compute, network: NetworkHardware, seed: np.random.SeedSequence) -> dict[str, object]:
