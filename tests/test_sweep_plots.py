@@ -178,6 +178,15 @@ def test_scatter_when_the_settings_are_not_on_a_grid():
     np.testing.assert_allclose(ringed, np.column_stack([mu, fidelity(chi, mu)])[on_front])
 
 
+def test_the_optimum_is_starred():
+    rng = np.random.default_rng(8)
+    chi, mu = rng.uniform(0.002, 0.05, 30), rng.uniform(0.005, 0.1, 30)
+    optimum = np.arange(30) == 11
+    table = pd.DataFrame({CHI: chi, MU: mu, "min.fidelity": fidelity(chi, mu), "optimum": optimum})
+    ax = build_figures(table, x=MU, y=["min.fidelity"])["fidelity_vs_probe_mean_photon_number.png"].axes[0]
+    np.testing.assert_allclose(line(ax, "optimum").get_xydata(), [[mu[11], fidelity(chi[11], mu[11])]])
+
+
 def test_text_setting_is_a_categorical_axis():
     table = pd.DataFrame({"experiment": ["storage_5us", "storage_107us"] * 2, MU: [0.01, 0.01, 0.05, 0.05],
                           "min.fidelity": [0.9, 0.8, 0.85, 0.75]})

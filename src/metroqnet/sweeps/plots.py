@@ -266,6 +266,11 @@ def _ring_on_front(ax, table, x: np.ndarray, y: np.ndarray) -> None:
     if marked.any():
         ax.plot(x[marked], y[marked], "o", ms=9, mfc="none", mec=OPTIMISER_COLOUR, mew=1.6,
                 label="on the optimiser's front")
+    if "optimum" in table.columns:  # the optimiser's answer (the refined point, or the best sample)
+        best = table["optimum"].fillna(False).to_numpy(dtype=bool) & np.isfinite(x) & np.isfinite(y)
+        if best.any():
+            ax.plot(x[best], y[best], "*", ms=16, mfc=OPTIMISER_COLOUR, mec="black", mew=0.8, zorder=5,
+                    label="optimum")
 
 
 def _threshold_line(ax, name: str, threshold: Mapping[str, float], *, horizontal: bool) -> None:
