@@ -37,7 +37,7 @@ from metroqnet.sweeps.pareto import pareto_mask
 __all__ = ["BOOKKEEPING", "DEFAULT_FIGURES", "MAX_LINES", "build_figures", "plot_sweep", "unit_of"]
 
 #: Columns that are neither a setting nor a result.
-BOOKKEEPING = frozenset({"task", "task_id", "runs", "wall_s", "worker", "on_front"})
+BOOKKEEPING = frozenset({"task", "task_id", "runs", "wall_s", "worker", "on_front", "optimum", "feasible", "source"})
 #: The figures drawn when ``y`` is not given, in this order (``min.X`` if the table has it, else per link).
 DEFAULT_FIGURES = ("pme_rate_hz", "entangling_rate_hz", "fidelity", "concurrence")
 #: More combinations of the other settings than this: a band (min–max) with the median line instead.
@@ -260,9 +260,9 @@ def _draw_band(ax, x: np.ndarray, y: np.ndarray) -> None:
 
 
 def _ring_on_front(ax, table, x: np.ndarray, y: np.ndarray) -> None:
-    if "on_front" not in table.columns:
-        return
-    marked = table["on_front"].fillna(False).to_numpy(dtype=bool) & np.isfinite(x) & np.isfinite(y)
+    """An optimiser's samples: its Pareto front ringed, its optimum starred."""
+    marked = (table["on_front"].fillna(False).to_numpy(dtype=bool) if "on_front" in table.columns
+              else np.zeros(len(table), dtype=bool)) & np.isfinite(x) & np.isfinite(y)
     if marked.any():
         ax.plot(x[marked], y[marked], "o", ms=9, mfc="none", mec=OPTIMISER_COLOUR, mew=1.6,
                 label="on the optimiser's front")
