@@ -84,7 +84,10 @@ def _command_sweep(args: argparse.Namespace) -> int:
     if args.scheduler is not None:
         from metroqnet.sweeps.execute import probe_scheduler
 
-        probe_scheduler(args.scheduler)  # an address nothing answers is refused before the store is made
+        try:  # an address nothing answers is refused before the store is made
+            probe_scheduler(args.scheduler)
+        except ConfigError as error:
+            raise error.renamed("--scheduler") from None
     summaries: dict[str, object] = {"sweep": spec.name, "store": str(args.out)}
     failed = False
     # every sweep opens its store: the folder checks, one writer at a time, another sweep's folder refused
@@ -137,6 +140,8 @@ def _run_grid(spec, args: argparse.Namespace, store):
                                                        "settings": tuple(task_columns(spec, task).items())})
         except WorkerLost as error:  # e.g. killed for memory: what finished is recorded
             raise ConfigError.at("--workers", f"{error} (with fewer --workers if they ran out of memory)") from None
+        except ConfigError as error:  # the library names the option without its dashes
+            raise (error.renamed("--scheduler") if error.field == "scheduler" else error) from None
     if not args.json:
         print(_grid_text(summary))
     for failure in summary.failures:

@@ -113,11 +113,10 @@ def network_task(compute, network: NetworkHardware, seed: np.random.SeedSequence
                       policy=compute.policy, residual_trials=compute.residual_trials)
     by_pair = {frozenset(link.pair): link for link in run.links.values()}
     names = compute.figure_names
+    figure_names = tuple(name for name in names if name not in ("rate_hz", "schedule_rate_hz", "fixed_link_rate_hz"))
     per_link = {}
     for label, pair in links:
         link = by_pair.get(frozenset(pair))
-        figure_names = tuple(name for name in names if name not in ("rate_hz", "schedule_rate_hz",
-                                                                    "fixed_link_rate_hz"))
         values: dict[str, object] = {}
         if link is None:
             values |= {"rate_hz": 0.0, "rate_hz_stderr": 1.0 / run.duration_s, "schedule_rate_hz": 0.0,
