@@ -525,9 +525,3 @@ def _table(where: str, value: object) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise ConfigError.at(where, f"expected a table, got {value!r} ({type(value).__name__})")
     return value
-
-
-def axis_sizes(spec: SweepSpec) -> tuple[int, ...]:
-    """The number of steps of each axis, in file order."""
-    return tuple(len(axis) for axis in spec.axes)
-
